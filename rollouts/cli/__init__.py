@@ -1,0 +1,1 @@
+"""The `rollwave` command line (also `kubectl rollwave`)."""

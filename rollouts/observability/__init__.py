@@ -1,0 +1,1 @@
+"""Logging setup and the Prometheus /metrics registry of the controller."""
