@@ -1,0 +1,54 @@
+"""`rollwave dev up | down | status | env`: the local control plane for tests and demos."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rollouts.devcluster import cluster as devcluster
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "dev", help="local control plane (kube-apiserver, kwok, etcd, Prometheus) on 127.0.0.1"
+    )
+    parser.add_argument(
+        "--name", default="rollwave", help="cluster name (state in ~/.cache/rollwave/dev/NAME)"
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("up", help="build once, then start (idempotent)").set_defaults(run=_up)
+    actions.add_parser("down", help="stop what `up` started").set_defaults(run=_down)
+    actions.add_parser("status", help="show what is running").set_defaults(run=_status)
+    actions.add_parser(
+        "env", help="print `export` lines for KUBECONFIG, PATH and the Prometheus URLs"
+    ).set_defaults(run=_env)
+
+
+def _cluster(args: argparse.Namespace) -> devcluster.DevCluster:
+    return devcluster.DevCluster(name=args.name)
+
+
+def _up(args: argparse.Namespace) -> int:
+    try:
+        devcluster.up(_cluster(args))
+    except devcluster.DevClusterError as err:
+        print(f"rollwave dev up: {err}")
+        return 1
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    devcluster.down(_cluster(args))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    states = devcluster.status(_cluster(args))
+    for what, ok in states.items():
+        print(f"{'ok ' if ok else 'no '} {what}")
+    return 0 if all(states.values()) else 1
+
+
+def _env(args: argparse.Namespace) -> int:
+    print(devcluster.format_env(_cluster(args)), end="")
+    return 0
