@@ -1,0 +1,205 @@
+"""Operator start-up and shutdown, the watch handlers, the worker pool and the probe/metrics HTTP server.
+
+Why `kopf.on.event` and not kopf's create/update handlers: those keep their progress in annotations on the user's
+objects and need finalizers for daemons. A Rollout is reconciled level-triggered from its whole state instead, so a
+watch event only feeds the cache and queues the key; workers run the reconcile in threads (the kubernetes client is
+blocking) and re-queue it when the decision asks to be woken later (a pause that ends, a retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import kopf
+from aiohttp import web
+
+from rollouts.kube import cache as kube_cache
+from rollouts.kube import client as kube_client
+from rollouts.kube import events as kube_events
+from rollouts.observability import metrics
+from rollouts.reconcile import runtime as reconcile_runtime
+from rollouts.reconcile import workqueue
+
+logger = logging.getLogger("rollwave")
+
+GROUP, VERSION = "argoproj.io", "v1alpha1"
+HASH_LABEL = "rollouts-pod-template-hash"
+
+Reconciler = Callable[[kube_cache.ObjectKey, reconcile_runtime.Runtime], float | None]
+
+
+@dataclasses.dataclass(kw_only=True)
+class OperatorOptions:
+    """Set by the CLI before kopf starts; read once at start-up."""
+
+    http_address: str = "127.0.0.1:8090"
+    workers: int = 8
+
+
+OPTIONS = OperatorOptions()
+_reconcilers: dict[str, Reconciler] = {}
+
+
+def register_reconciler(queue_name: str, reconciler: Reconciler) -> None:
+    _reconcilers[queue_name] = reconciler
+
+
+@kopf.on.startup()
+async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    # Our own Events are deliberate and deduplicated; kopf's per-handler Events would only add noise.
+    settings.posting.enabled = False
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=max(16, OPTIONS.workers * 2)))
+    clients = kube_client.load()
+    runtime = reconcile_runtime.Runtime(
+        clients=clients,
+        cache=kube_cache.ObjectCache(),
+        events=kube_events.EventRecorder(clients.core),
+        queues={name: workqueue.WorkQueue() for name in _reconcilers},
+    )
+    memo["runtime"] = runtime
+    memo["tasks"] = [asyncio.create_task(queue.run_timers()) for queue in runtime.queues.values()]
+    for name, queue in runtime.queues.items():
+        for index in range(OPTIONS.workers):
+            memo["tasks"].append(
+                asyncio.create_task(_worker(name, queue, runtime), name=f"{name}-worker-{index}")
+            )
+    memo["http"] = await _start_http(OPTIONS.http_address, memo)
+    memo["started"] = True
+    logger.info("rollwave controller started; reconcilers: %s", ", ".join(sorted(_reconcilers)))
+
+
+@kopf.on.cleanup()
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    runtime: reconcile_runtime.Runtime | None = memo.get("runtime")
+    if runtime is not None:
+        for queue in runtime.queues.values():
+            queue.close()
+    for task in memo.get("tasks", []):
+        task.cancel()
+    await asyncio.gather(*memo.get("tasks", []), return_exceptions=True)
+    http: web.AppRunner | None = memo.get("http")
+    if http is not None:
+        await http.cleanup()
+    logger.info("rollwave controller stopped")
+
+
+async def _worker(
+    name: str, queue: workqueue.WorkQueue[kube_cache.ObjectKey], runtime: reconcile_runtime.Runtime
+) -> None:
+    reconciler = _reconcilers[name]
+    while True:
+        key = await queue.get()
+        started = time.monotonic()
+        try:
+            requeue_after = await asyncio.to_thread(reconciler, key, runtime)
+        except Exception:
+            # A bug or an unexpected API failure: log it, count it, and try again later rather than lose the key.
+            logger.exception("reconcile of %s %s/%s failed", name, *key)
+            metrics.rollout_reconcile_error.labels(namespace=key[0], name=key[1]).inc()
+            requeue_after = 5.0
+        finally:
+            queue.done(key)
+            metrics.workqueue_depth.labels(queue=name).set(len(queue))
+        if name == "rollouts":
+            metrics.rollout_reconcile.labels(namespace=key[0], name=key[1]).observe(
+                time.monotonic() - started
+            )
+        if requeue_after is not None:
+            queue.add_after(key, requeue_after)
+
+
+def _runtime(memo: kopf.Memo) -> reconcile_runtime.Runtime | None:
+    return memo.get("runtime")  # None only during the first moments of start-up
+
+
+def _observe(resource: str, queue_name: str | None, event: kopf.RawEvent, memo: kopf.Memo) -> None:
+    runtime = _runtime(memo)
+    if runtime is None:
+        return
+    metrics.watch_events_total.labels(resource=resource).inc()
+    body: dict[str, Any] = dict(event["object"])
+    if event["type"] == "DELETED":
+        runtime.cache.delete(resource, body)
+    else:
+        runtime.cache.put(resource, body)
+    if queue_name is not None and queue_name in runtime.queues:
+        meta = body["metadata"]
+        runtime.queues[queue_name].add((meta.get("namespace") or "", meta["name"]))
+
+
+def _enqueue_owner(owner_kind: str, queue_name: str, body: dict[str, Any], memo: kopf.Memo) -> None:
+    runtime = _runtime(memo)
+    if runtime is None or queue_name not in runtime.queues:
+        return
+    for ref in body["metadata"].get("ownerReferences") or []:
+        if ref.get("kind") == owner_kind and ref.get("controller"):
+            runtime.queues[queue_name].add((body["metadata"]["namespace"], ref["name"]))
+
+
+@kopf.on.event(GROUP, VERSION, "rollouts")
+def on_rollout_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
+    _observe("rollouts", "rollouts", event, memo)
+
+
+@kopf.on.event("apps", "v1", "replicasets", labels={HASH_LABEL: kopf.PRESENT})
+def on_replica_set_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
+    _observe("replicasets", None, event, memo)
+    _enqueue_owner("Rollout", "rollouts", dict(event["object"]), memo)
+
+
+@kopf.on.event(GROUP, VERSION, "analysisruns")
+def on_analysis_run_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
+    _observe("analysisruns", "analysisruns", event, memo)
+    _enqueue_owner("Rollout", "rollouts", dict(event["object"]), memo)
+
+
+@kopf.on.event(GROUP, VERSION, "analysistemplates")
+def on_analysis_template_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
+    _observe("analysistemplates", None, event, memo)
+
+
+@kopf.on.event(GROUP, VERSION, "clusteranalysistemplates")
+def on_cluster_analysis_template_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
+    _observe("clusteranalysistemplates", None, event, memo)
+
+
+@kopf.on.event("rollwave.dev", "v1alpha1", "applications")
+def on_application_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
+    _observe("applications", "applications", event, memo)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# /healthz, /readyz, /metrics
+
+
+async def _start_http(address: str, memo: kopf.Memo) -> web.AppRunner:
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def readyz(_: web.Request) -> web.Response:
+        ready = bool(memo.get("started"))
+        return web.Response(text="ready" if ready else "starting", status=200 if ready else 503)
+
+    async def metrics_page(_: web.Request) -> web.Response:
+        body, content_type = metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    host, _, port = address.rpartition(":")
+    await web.TCPSite(runner, host or "0.0.0.0", int(port)).start()
+    logger.info("serving /healthz, /readyz and /metrics on %s", address)
+    return runner

@@ -1,0 +1,87 @@
+"""Our custom resources (argoproj.io and rollwave.dev): read, patch spec, and write status in one merge patch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from kubernetes.client import CustomObjectsApi
+from kubernetes.client.exceptions import ApiException
+
+from rollouts.kube import errors
+
+ARGO = ("argoproj.io", "v1alpha1")
+ROLLWAVE = ("rollwave.dev", "v1alpha1")
+
+
+def merge_patch(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
+    """RFC 7386 merge patch turning `old` into `new` (None deletes a key). Lists are replaced whole.
+
+    >>> merge_patch({"a": 1, "b": {"c": 2, "d": 3}}, {"a": 1, "b": {"c": 4}})
+    {'b': {'c': 4, 'd': None}}
+    """
+    old = old or {}
+    patch: dict[str, Any] = {}
+    for key in old.keys() - new.keys():
+        patch[key] = None
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, Mapping) and isinstance(before, Mapping):
+            nested = merge_patch(before, value)
+            if nested:
+                patch[key] = nested
+        elif value != before:
+            patch[key] = value
+    return patch
+
+
+@errors.translated
+def get(
+    custom: CustomObjectsApi, *, group_version: tuple[str, str], plural: str, namespace: str, name: str
+) -> dict[str, Any] | None:
+    try:
+        found = custom.get_namespaced_custom_object(*group_version, namespace, plural, name)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+    return cast(dict[str, Any], found)
+
+
+@errors.translated
+def patch_status(
+    custom: CustomObjectsApi,
+    *,
+    group_version: tuple[str, str],
+    plural: str,
+    namespace: str,
+    name: str,
+    old_status: Mapping[str, Any] | None,
+    new_status: Mapping[str, Any],
+    subresource: bool = True,
+) -> bool:
+    """Writes the difference as one merge patch; returns False (and sends nothing) when there is none."""
+    patch = merge_patch(old_status, new_status)
+    if not patch:
+        return False
+    if subresource:
+        custom.patch_namespaced_custom_object_status(
+            *group_version, namespace, plural, name, {"status": patch}
+        )
+    else:
+        custom.patch_namespaced_custom_object(*group_version, namespace, plural, name, {"status": patch})
+    return True
+
+
+@errors.translated
+def patch(
+    custom: CustomObjectsApi,
+    *,
+    group_version: tuple[str, str],
+    plural: str,
+    namespace: str,
+    name: str,
+    body: Mapping[str, Any],
+) -> dict[str, Any]:
+    result = custom.patch_namespaced_custom_object(*group_version, namespace, plural, name, dict(body))
+    return cast(dict[str, Any], result)

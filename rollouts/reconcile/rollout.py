@@ -1,0 +1,301 @@
+"""Reconcile one Rollout: read its view, let the core decide, apply the effects in order, write status once.
+
+Reads come from the watch cache (the Rollout, its ReplicaSets and AnalysisRuns) plus a GET per steered Service.
+If an effect fails, the status is not written: the next pass re-derives the same decision from the cluster, and
+since effects are idempotent nothing is done twice.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from rollouts.core import canary, decisions
+from rollouts.kube import cache as kube_cache
+from rollouts.kube import custom, errors, pods, replicasets, services
+from rollouts.model import fields, workloads
+from rollouts.model import rollout as model
+from rollouts.observability import metrics
+from rollouts.reconcile import runtime as reconcile_runtime
+
+logger = logging.getLogger("rollwave.rollout")
+
+EFFECT_RETRY_SECONDS = 5.0
+
+# Unsupported fields that change what a rollout does: acting without them would not be the rollout the user wrote.
+_BLOCKING_PREFIXES = (
+    "spec.workloadRef",
+    "spec.strategy.canary.steps",
+    "spec.strategy.canary.trafficRouting",
+    "spec.strategy.blueGreen",
+    "spec.strategy.canary.analysis",
+)
+
+
+def reconcile(key: kube_cache.ObjectKey, runtime: reconcile_runtime.Runtime) -> float | None:
+    body = runtime.cache.get("rollouts", key)
+    if body is None:
+        return None  # deleted: owner references let the garbage collector remove the ReplicaSets
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    parsed = model.parse_rollout(body)
+    if parsed.value is None:
+        _write_unparseable(body, parsed.issues, runtime=runtime, now=now)
+        return None
+    rollout = parsed.value
+    blocking, reported = classify_issues(parsed.issues, rollout=rollout)
+    view = canary.CanaryView(
+        rollout=rollout,
+        replica_sets=tuple(
+            workloads.ReplicaSetView.from_dict(rs)
+            for rs in runtime.cache.owned_by("replicasets", rollout.uid or "")
+        ),
+        services=_read_services(rollout, runtime=runtime) if not blocking else {},
+        pods=_read_pods(rollout, runtime=runtime, now=now),
+        step_analysis_run=_step_analysis_run(rollout, runtime=runtime),
+        blocking_issues=blocking,
+        reported_issues=reported,
+    )
+    decision = canary.decide(view, now=now)
+    try:
+        for effect in decision.effects:
+            apply_effect(effect, rollout_body=body, rollout=rollout, runtime=runtime)
+    except errors.KubeError as err:
+        runtime.events.record(
+            body, reason="ReconcileError", message=f"{type(err).__name__}: {err.message}", warning=True
+        )
+        logger.warning("rollout %s/%s: effect failed: %s", rollout.namespace, rollout.name, err.message)
+        return EFFECT_RETRY_SECONDS
+    for note in decision.events:
+        runtime.events.record(body, reason=note.reason, message=note.message, warning=note.warning)
+        metrics.rollout_events_total.labels(
+            type="Warning" if note.warning else "Normal", reason=note.reason
+        ).inc()
+    custom.patch_status(
+        runtime.clients.custom,
+        group_version=custom.ARGO,
+        plural="rollouts",
+        namespace=rollout.namespace or "",
+        name=rollout.name,
+        old_status=body.get("status"),
+        new_status=decision.status.to_dict(),
+    )
+    _export_metrics(rollout, decision.status)
+    return decision.requeue_after.total_seconds() if decision.requeue_after is not None else None
+
+
+def classify_issues(
+    issues: tuple[fields.FieldIssue, ...], *, rollout: model.Rollout
+) -> tuple[tuple[fields.FieldIssue, ...], tuple[fields.FieldIssue, ...]]:
+    """(blocking, reported): invalid values, and unsupported fields that change the rollout, block it."""
+    blocking: list[fields.FieldIssue] = []
+    reported: list[fields.FieldIssue] = []
+    for issue in issues:
+        if issue.kind == fields.IssueKind.INVALID or issue.path.startswith(_BLOCKING_PREFIXES):
+            blocking.append(issue)
+        else:
+            reported.append(issue)
+    strategy = rollout.spec.strategy
+    if isinstance(strategy, model.BlueGreenStrategy):
+        blocking.append(
+            fields.FieldIssue(
+                path="spec.strategy.blueGreen",
+                message="the blue-green strategy is not implemented in this version of rollwave",
+                kind=fields.IssueKind.UNSUPPORTED,
+            )
+        )
+    elif strategy.traffic_routing is not None and not any(
+        i.path.startswith(_BLOCKING_PREFIXES[2]) for i in blocking
+    ):
+        blocking.append(
+            fields.FieldIssue(
+                path="spec.strategy.canary.trafficRouting",
+                message="traffic routers are not implemented in this version of rollwave",
+                kind=fields.IssueKind.UNSUPPORTED,
+            )
+        )
+    return tuple(blocking), tuple(reported)
+
+
+def apply_effect(
+    effect: decisions.Effect,
+    *,
+    rollout_body: Mapping[str, Any],
+    rollout: model.Rollout,
+    runtime: reconcile_runtime.Runtime,
+) -> None:
+    apps, core = runtime.clients.apps, runtime.clients.core
+    namespace = rollout.namespace or ""
+    match effect:
+        case decisions.CreateReplicaSet():
+            replicasets.create(
+                apps,
+                owner=rollout_body,
+                name=effect.name,
+                pod_template_hash=effect.pod_template_hash,
+                revision=effect.revision,
+                replicas=effect.replicas,
+                desired_replicas=rollout.spec.replicas,
+                template=effect.template,
+                selector=effect.selector,
+                min_ready_seconds=effect.min_ready_seconds,
+            )
+        case decisions.ScaleReplicaSet():
+            replicasets.scale(
+                apps,
+                namespace=namespace,
+                name=effect.name,
+                replicas=effect.to_replicas,
+                desired_replicas=rollout.spec.replicas,
+            )
+        case decisions.SetReplicaSetRevision():
+            replicasets.set_revision(apps, namespace=namespace, name=effect.name, revision=effect.revision)
+        case decisions.DeleteReplicaSet():
+            replicasets.delete(apps, namespace=namespace, name=effect.name)
+        case decisions.SetServiceSelector():
+            services.set_selector(
+                core,
+                namespace=namespace,
+                name=effect.service,
+                pod_template_hash=effect.pod_template_hash,
+                rollout=rollout.name,
+            )
+        case decisions.EvictPod():
+            pods.delete(core, namespace=namespace, name=effect.name)
+        case decisions.SetRolloutReplicas():
+            custom.patch(
+                runtime.clients.custom,
+                group_version=custom.ARGO,
+                plural="rollouts",
+                namespace=namespace,
+                name=rollout.name,
+                body={"spec": {"replicas": effect.replicas}},
+            )
+
+
+def _read_services(
+    rollout: model.Rollout, *, runtime: reconcile_runtime.Runtime
+) -> dict[str, workloads.ServiceView | None]:
+    strategy = rollout.spec.strategy
+    names = []
+    if isinstance(strategy, model.CanaryStrategy):
+        names = [n for n in (strategy.canary_service, strategy.stable_service) if n]
+    found: dict[str, workloads.ServiceView | None] = {}
+    for name in names:
+        raw = services.get(runtime.clients.core, namespace=rollout.namespace or "", name=name)
+        found[name] = workloads.ServiceView.from_dict(raw) if raw is not None else None
+    return found
+
+
+def _read_pods(
+    rollout: model.Rollout, *, runtime: reconcile_runtime.Runtime, now: datetime.datetime
+) -> tuple[canary.PodView, ...]:
+    restart_at = rollout.spec.restart_at
+    if restart_at is None or restart_at == rollout.status.restarted_at or restart_at > now:
+        return ()
+    selector = workloads.format_selector(rollout.spec.selector)
+    found = []
+    for pod in pods.list_matching(runtime.clients.core, namespace=rollout.namespace or "", selector=selector):
+        meta = pod["metadata"]
+        if not any(ref.get("kind") == "ReplicaSet" for ref in meta.get("ownerReferences") or []):
+            continue
+        conditions = {c["type"]: c["status"] for c in (pod.get("status") or {}).get("conditions") or []}
+        found.append(
+            canary.PodView(
+                name=meta["name"],
+                pod_template_hash=(meta.get("labels") or {}).get(canary.HASH_LABEL),
+                created=datetime.datetime.fromisoformat(meta["creationTimestamp"].replace("Z", "+00:00")),
+                ready=conditions.get("Ready") == "True",
+                deleting=bool(meta.get("deletionTimestamp")),
+            )
+        )
+    return tuple(found)
+
+
+def _step_analysis_run(
+    rollout: model.Rollout, *, runtime: reconcile_runtime.Runtime
+) -> canary.AnalysisRunRef | None:
+    index = rollout.status.current_step_index
+    if index is None:
+        return None
+    for run in runtime.cache.owned_by("analysisruns", rollout.uid or ""):
+        labels = run["metadata"].get("labels") or {}
+        if (
+            labels.get("rollout-type") == "Step"
+            and labels.get("step-index") == str(index)
+            and labels.get(canary.HASH_LABEL) == rollout.status.current_pod_hash
+        ):
+            status = run.get("status") or {}
+            return canary.AnalysisRunRef(
+                name=run["metadata"]["name"],
+                phase=status.get("phase") or "Pending",
+                message=status.get("message") or "",
+            )
+    return None
+
+
+def _write_unparseable(
+    body: Mapping[str, Any],
+    issues: tuple[fields.FieldIssue, ...],
+    *,
+    runtime: reconcile_runtime.Runtime,
+    now: datetime.datetime,
+) -> None:
+    meta = body["metadata"]
+    message = f'The Rollout "{meta["name"]}" is invalid: ' + "; ".join(
+        f"{i.path}: {i.message}" for i in issues
+    )
+    old = body.get("status") or {}
+    conditions = [c for c in old.get("conditions") or [] if c.get("type") != "InvalidSpec"]
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    conditions.append(
+        {
+            "type": "InvalidSpec",
+            "status": "True",
+            "reason": "InvalidSpec",
+            "message": message,
+            "lastUpdateTime": stamp,
+            "lastTransitionTime": stamp,
+        }
+    )
+    new = {
+        **old,
+        "conditions": conditions,
+        "phase": "Degraded",
+        "message": f"InvalidSpec: {message}",
+        "observedGeneration": str(meta.get("generation", "")),
+    }
+    if custom.merge_patch(old, new):
+        runtime.events.record(body, reason="InvalidSpec", message=message, warning=True)
+    custom.patch_status(
+        runtime.clients.custom,
+        group_version=custom.ARGO,
+        plural="rollouts",
+        namespace=meta["namespace"],
+        name=meta["name"],
+        old_status=old,
+        new_status=new,
+    )
+
+
+def _export_metrics(rollout: model.Rollout, status: model.RolloutStatus) -> None:
+    strategy = "canary" if isinstance(rollout.spec.strategy, model.CanaryStrategy) else "blueGreen"
+    for phase in ("Healthy", "Progressing", "Paused", "Degraded"):
+        metrics.rollout_info.labels(
+            namespace=rollout.namespace or "",
+            name=rollout.name,
+            strategy=strategy,
+            traffic_router="",
+            phase=phase,
+        ).set(1 if status.phase == phase else 0)
+    available = status.available_replicas or 0
+    for kind, value in (
+        ("desired", rollout.spec.replicas),
+        ("available", available),
+        ("unavailable", max(rollout.spec.replicas - available, 0)),
+        ("updated", status.updated_replicas or 0),
+    ):
+        metrics.rollout_replicas.labels(namespace=rollout.namespace or "", name=rollout.name, kind=kind).set(
+            value
+        )
