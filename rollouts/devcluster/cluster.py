@@ -88,6 +88,11 @@ class DevCluster:
         return self.state_dir / "alertmanager"
 
     @property
+    def controller_dir(self) -> pathlib.Path:
+        """Where `rollwave demo` keeps the controller it started in the background (pid, log)."""
+        return self.state_dir / "controller"
+
+    @property
     def prometheus_url(self) -> str:
         return f"http://127.0.0.1:{PROMETHEUS_PORT}"
 
@@ -329,7 +334,7 @@ def start_kubernetes(cluster: DevCluster, *, say: Say = _say_to_stderr) -> None:
             if created.returncode != 0:
                 raise DevClusterError(f"kwokctl create cluster failed:\n{created.stdout}\n{created.stderr}")
     _ensure_nodes(cluster, say=say)
-    _wait_for_default_service_account(cluster)
+    wait_for_service_account(cluster)
 
 
 def _ensure_nodes(cluster: DevCluster, *, say: Say) -> None:
@@ -340,11 +345,11 @@ def _ensure_nodes(cluster: DevCluster, *, say: Say) -> None:
     kubectl(cluster, "wait", "--for=condition=Ready", "node", "--all", "--timeout=90s")
 
 
-def _wait_for_default_service_account(cluster: DevCluster) -> None:
+def wait_for_service_account(cluster: DevCluster, *, namespace: str = "default") -> None:
     # The ServiceAccount admission plugin refuses pods until the controller-manager made the namespace's default SA.
     ok = _wait(
         lambda: (
-            kubectl(cluster, "get", "serviceaccount", "default", "-n", "default", check=False).returncode == 0
+            kubectl(cluster, "get", "serviceaccount", "default", "-n", namespace, check=False).returncode == 0
         ),
         timeout=60,
     )
@@ -384,7 +389,9 @@ def _alertmanager_config() -> dict[str, object]:
     }
 
 
-def _start_daemon(*, name: str, argv: Sequence[str], folder: pathlib.Path, health_url: str, say: Say) -> None:
+def start_daemon(*, name: str, argv: Sequence[str], folder: pathlib.Path, health_url: str, say: Say) -> None:
+    """Starts a background process unless `health_url` already answers; its pid goes to `folder/pid`."""
+    folder.mkdir(parents=True, exist_ok=True)
     pid_file = folder / "pid"
     if _http_ok(health_url):
         say(f"{name}: already running")
@@ -406,7 +413,7 @@ def start_monitoring(cluster: DevCluster, *, say: Say = _say_to_stderr) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     (prom / "prometheus.yml").write_text(yaml.safe_dump(_prometheus_config(cluster), sort_keys=False))
     (am / "alertmanager.yml").write_text(yaml.safe_dump(_alertmanager_config(), sort_keys=False))
-    _start_daemon(
+    start_daemon(
         name="alertmanager",
         argv=[
             "prometheus-alertmanager",
@@ -419,7 +426,7 @@ def start_monitoring(cluster: DevCluster, *, say: Say = _say_to_stderr) -> None:
         health_url=f"{cluster.alertmanager_url}/-/ready",
         say=say,
     )
-    _start_daemon(
+    start_daemon(
         name="prometheus",
         argv=[
             "prometheus",
@@ -501,7 +508,12 @@ def up(cluster: DevCluster, *, say: Say = _say_to_stderr) -> None:
 
 
 def down(cluster: DevCluster, *, say: Say = _say_to_stderr) -> None:
-    for name, folder in (("prometheus", cluster.prometheus_dir), ("alertmanager", cluster.alertmanager_dir)):
+    daemons = (
+        ("controller", cluster.controller_dir),
+        ("prometheus", cluster.prometheus_dir),
+        ("alertmanager", cluster.alertmanager_dir),
+    )
+    for name, folder in daemons:
         if _stop_by_pid_file(folder / "pid"):
             say(f"{name}: stopped")
     if (cluster.kwok_workdir / "clusters" / cluster.name).exists():

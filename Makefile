@@ -1,0 +1,13 @@
+.PHONY: demo test unit lint down
+
+demo:  ## control plane + controller + a canary walking its steps
+	scripts/demo.sh
+
+test:  ## the whole suite (what CI runs)
+	scripts/test.sh
+
+unit:  ## pure tests only, no cluster
+	scripts/bootstrap.sh && .venv/bin/pytest -q -m "not cluster"
+
+down:
+	.venv/bin/rollwave dev down
