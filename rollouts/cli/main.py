@@ -6,27 +6,32 @@ Each command group module exposes `register(subparsers)`; the chosen command's `
 from __future__ import annotations
 
 import argparse
+import pathlib
 import sys
 from collections.abc import Sequence
 
 from rollouts import __version__
-from rollouts.cli import controller, dev
+from rollouts.cli import controller, demo, dev, rollouts
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, prog: str = "rollwave") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="rollwave",
+        prog=prog,
         description="Progressive delivery and wave-ordered sync for Kubernetes (Argo Rollouts compatible).",
     )
     parser.add_argument("--version", action="version", version=f"rollwave {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     dev.register(commands)
     controller.register(commands)
+    demo.register(commands)
+    rollouts.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    # Invoked as the kubectl plugin (kubectl-rollwave), help should read the way the user typed it.
+    invoked_as = pathlib.Path(sys.argv[0]).name
+    parser = build_parser(prog="kubectl rollwave" if invoked_as == "kubectl-rollwave" else "rollwave")
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()

@@ -16,7 +16,11 @@ def _condition(name: str, kind: str, *, namespace: str) -> dict[str, str] | None
 
 
 def _warnings(name: str, *, namespace: str) -> list[str]:
-    return [f"{e['reason']}: {e['message']}" for e in kube.events_for(namespace, name) if e.get("type") == "Warning"]
+    return [
+        f"{e['reason']}: {e['message']}"
+        for e in kube.events_for(namespace, name)
+        if e.get("type") == "Warning"
+    ]
 
 
 def test_invalid_step_is_reported_and_nothing_is_created(controller: kube.Controller, namespace: str) -> None:
@@ -50,16 +54,23 @@ def test_missing_service_is_reported_then_picked_up(controller: kube.Controller,
     assert ro.service_hash("lonely-stable", namespace=namespace) == healthy["status"]["stableRS"]
 
 
-def test_deleted_service_mid_rollout_stops_it_until_restored(controller: kube.Controller, namespace: str) -> None:
-    ro.create(ro.rollout_manifest("gone", replicas=2, steps=[{"setWeight": 50}, {"pause": {}}]), namespace=namespace)
+def test_deleted_service_mid_rollout_stops_it_until_restored(
+    controller: kube.Controller, namespace: str
+) -> None:
+    ro.create(
+        ro.rollout_manifest("gone", replicas=2, steps=[{"setWeight": 50}, {"pause": {}}]), namespace=namespace
+    )
     ro.wait_phase("gone", "Healthy", namespace=namespace)
     ro.set_image("gone", "nginx:2.0", namespace=namespace)
     ro.wait_phase("gone", "Paused", namespace=namespace)
     kube.kubectl("delete", "service", "gone-canary", "-n", namespace)
     ro.promote("gone", namespace=namespace)
     # Clients show "waiting for rollout to unpause" (the promote is not acted on); the stored phase says why.
-    kube.wait_for(lambda: ro.status("gone", namespace=namespace).get("phase") == "Degraded", timeout=45,
-                  what="stored phase Degraded")
+    kube.wait_for(
+        lambda: ro.status("gone", namespace=namespace).get("phase") == "Degraded",
+        timeout=45,
+        what="stored phase Degraded",
+    )
     condition = _condition("gone", "InvalidSpec", namespace=namespace)
     assert condition is not None and 'service "gone-canary" not found' in condition["message"]
     before = {h: rs["spec"]["replicas"] for h, rs in ro.replica_sets("gone", namespace=namespace).items()}
@@ -68,12 +79,19 @@ def test_deleted_service_mid_rollout_stops_it_until_restored(controller: kube.Co
     assert sum(before.values()) >= 2  # nothing was scaled away while the Service was missing
 
 
-def test_unsupported_fields_are_named_but_the_rollout_proceeds(controller: kube.Controller, namespace: str) -> None:
+def test_unsupported_fields_are_named_but_the_rollout_proceeds(
+    controller: kube.Controller, namespace: str
+) -> None:
     manifest = ro.rollout_manifest("extra", replicas=2, steps=[{"setWeight": 50}])
-    manifest["spec"]["strategy"]["canary"]["antiAffinity"] = {"requiredDuringSchedulingIgnoredDuringExecution": {}}
+    manifest["spec"]["strategy"]["canary"]["antiAffinity"] = {
+        "requiredDuringSchedulingIgnoredDuringExecution": {}
+    }
     ro.create(manifest, namespace=namespace)
     ro.wait_phase("extra", "Healthy", namespace=namespace)
-    condition = kube.wait_for(lambda: _condition("extra", "UnsupportedFields", namespace=namespace), timeout=10,
-                              what="UnsupportedFields condition")
+    condition = kube.wait_for(
+        lambda: _condition("extra", "UnsupportedFields", namespace=namespace),
+        timeout=10,
+        what="UnsupportedFields condition",
+    )
     assert "spec.strategy.canary.antiAffinity" in condition["message"]
     assert any("spec.strategy.canary.antiAffinity" in w for w in _warnings("extra", namespace=namespace))

@@ -32,7 +32,10 @@ def test_probes_and_metrics_reflect_a_created_rollout(controller: kube.Controlle
     rollout = ro.wait_phase("seen", "Healthy", namespace=namespace)
     assert rollout["status"]["observedGeneration"] == str(rollout["metadata"]["generation"])
     _, text = _get(controller.port, "/metrics")
-    assert f'rollout_info{{name="seen",namespace="{namespace}",phase="Healthy",strategy="canary",traffic_router=""}} 1.0' in text
+    assert (
+        f'rollout_info{{name="seen",namespace="{namespace}",phase="Healthy",strategy="canary",traffic_router=""}} 1.0'
+        in text
+    )
     assert "rollwave_api_requests_total" in text
     assert "rollout_reconcile_bucket" in text
 
@@ -42,16 +45,24 @@ def test_json_logs_and_clean_shutdown_on_sigterm(crds: None, namespace: str, tmp
     log = tmp_path / "controller.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "rollouts.cli.main", "controller", "-n", namespace, "--log-format", "json",
-             "--http-address", f"127.0.0.1:{port}"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=kube.REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            [
+                sys.executable,
+                "-m",
+                "rollouts.cli.main",
+                "controller",
+                "-n",
+                namespace,
+                "--log-format",
+                "json",
+                "--http-address",
+                f"127.0.0.1:{port}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=kube.REPO,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        try:
-            kube.wait_for(lambda: _get(port, "/readyz")[0] == 200 if process.poll() is None else
-                          (_ for _ in ()).throw(AssertionError(log.read_text())), timeout=60, what="ready")
-        except OSError:
-            pass
-        kube.wait_for(lambda: _safe_ready(port), timeout=60, what="ready")
+        kube.wait_for(lambda: _ready(port, process, log), timeout=60, what="ready")
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=30)
@@ -64,7 +75,9 @@ def test_json_logs_and_clean_shutdown_on_sigterm(crds: None, namespace: str, tmp
     assert any("rollwave controller stopped" in m for m in messages)
 
 
-def _safe_ready(port: int) -> bool:
+def _ready(port: int, process: subprocess.Popen[bytes], log: pathlib.Path) -> bool:
+    if process.poll() is not None:
+        raise AssertionError(f"controller exited with {process.returncode}:\n{log.read_text()}")
     try:
         return _get(port, "/readyz")[0] == 200
     except OSError:

@@ -6,4 +6,6 @@ import os
 import pathlib
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-ARGO_EXAMPLES = pathlib.Path(os.environ.get("ROLLWAVE_ARGO_EXAMPLES", REPO.parent / "shared" / "argo-examples"))
+ARGO_EXAMPLES = pathlib.Path(
+    os.environ.get("ROLLWAVE_ARGO_EXAMPLES", REPO.parent / "shared" / "argo-examples")
+)

@@ -79,11 +79,21 @@ def client_phase(rollout: dict[str, Any]) -> str:
 
 
 def wait_phase(name: str, phase: str, *, namespace: str, timeout: float = 60) -> dict[str, Any]:
+    seen: list[str] = []
+
     def reached() -> dict[str, Any] | None:
         rollout = get(name, namespace=namespace)
+        status = rollout.get("status") or {}
+        seen[:] = [
+            f"{client_phase(rollout)} ({status.get('phase')}: {status.get('message')}), "
+            f"step {status.get('currentStepIndex')}, abort {status.get('abort')}"
+        ]
         return rollout if client_phase(rollout) == phase else None
 
-    return kube.wait_for(reached, timeout=timeout, what=f"rollout {name} phase {phase}")
+    try:
+        return kube.wait_for(reached, timeout=timeout, what=f"rollout {name} phase {phase}")
+    except AssertionError as err:
+        raise AssertionError(f"{err}; last seen: {seen}") from None
 
 
 def wait_step(name: str, index: int, *, namespace: str, timeout: float = 60) -> dict[str, Any]:
@@ -100,8 +110,18 @@ def set_image(name: str, image: str, *, namespace: str) -> None:
 
 
 def patch_status(name: str, status_patch: dict[str, Any], *, namespace: str) -> None:
-    kube.kubectl("patch", "rollout", name, "-n", namespace, "--subresource=status", "--type", "merge",
-                 "-p", json.dumps({"status": status_patch}))
+    kube.kubectl(
+        "patch",
+        "rollout",
+        name,
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type",
+        "merge",
+        "-p",
+        json.dumps({"status": status_patch}),
+    )
 
 
 def promote(name: str, *, namespace: str) -> None:
@@ -121,7 +141,9 @@ def ready_pods_by_hash(name: str, *, namespace: str) -> dict[str, int]:
     for pod in kube.list_objects("pods", namespace=namespace, selector=f"app={name}"):
         if pod["metadata"].get("deletionTimestamp"):
             continue
-        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions") or [])
+        ready = any(
+            c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions") or []
+        )
         if ready:
             pod_hash = pod["metadata"]["labels"].get(HASH, "")
             counts[pod_hash] = counts.get(pod_hash, 0) + 1
@@ -129,11 +151,15 @@ def ready_pods_by_hash(name: str, *, namespace: str) -> dict[str, int]:
 
 
 def replica_sets(name: str, *, namespace: str) -> dict[str, dict[str, Any]]:
-    return {rs["metadata"]["labels"][HASH]: rs
-            for rs in kube.list_objects("replicasets", namespace=namespace, selector=f"app={name}")}
+    return {
+        rs["metadata"]["labels"][HASH]: rs
+        for rs in kube.list_objects("replicasets", namespace=namespace, selector=f"app={name}")
+    }
 
 
-def wait_split(name: str, *, namespace: str, canary: int, stable: int, timeout: float = 60) -> tuple[str, str]:
+def wait_split(
+    name: str, *, namespace: str, canary: int, stable: int, timeout: float = 60
+) -> tuple[str, str]:
     """Waits until exactly `canary` ready pods run the current hash and `stable` the stable hash."""
 
     def check() -> tuple[str, str] | None:
