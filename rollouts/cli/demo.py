@@ -84,9 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from rollouts.cli import main as cli
 
     cli.main(["set", "image", "demo", f"demo={image}", "-n", NAMESPACE])
-    code = cli.main(
-        ["get", "rollout", "demo", "-n", NAMESPACE, "--watch", "--until-done", "--timeout", str(args.timeout)]
-    )
+    code = cli.main(["get", "rollout", "demo", "-n", NAMESPACE, "--watch", "--until-done"])
     _say("done")
     print(kubectl("get", "rollout,replicasets", "-n", NAMESPACE))
     print(

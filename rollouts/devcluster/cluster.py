@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 
@@ -390,21 +391,38 @@ def _alertmanager_config() -> dict[str, object]:
 
 
 def start_daemon(*, name: str, argv: Sequence[str], folder: pathlib.Path, health_url: str, say: Say) -> None:
-    """Starts a background process unless `health_url` already answers; its pid goes to `folder/pid`."""
+    """Starts a background process unless the one we started before is alive and healthy; its pid goes to
+    `folder/pid`. A healthy answer from a process we did not start means the port is taken: say so."""
     folder.mkdir(parents=True, exist_ok=True)
     pid_file = folder / "pid"
-    if _http_ok(health_url):
+    ours_alive = _pid_from(pid_file) is not None and _pid_alive(_pid_from(pid_file) or 0)
+    if ours_alive and _http_ok(health_url):
         say(f"{name}: already running")
         return
     _stop_by_pid_file(pid_file)
-    say(f"{name}: starting on {health_url.rsplit('/', 2)[0]}")
+    if _http_ok(health_url):
+        raise DevClusterError(
+            f"{name}: {health_url} already answers, but not from a process rollwave started; "
+            "stop that process or free the port"
+        )
+    say(f"{name}: starting on {urllib.parse.urlsplit(health_url).netloc}")
     log = (folder / "log").open("ab")
     process = subprocess.Popen(
         list(argv), stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
     )
     pid_file.write_text(str(process.pid))
-    if not _wait(lambda: _http_ok(health_url), timeout=60):
+    if (
+        not _wait(lambda: _http_ok(health_url) or process.poll() is not None, timeout=60)
+        or process.poll() is not None
+    ):
         raise DevClusterError(f"{name} did not become ready; see {folder / 'log'}")
+
+
+def _pid_from(pid_file: pathlib.Path) -> int | None:
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def start_monitoring(cluster: DevCluster, *, say: Say = _say_to_stderr) -> None:
