@@ -301,15 +301,28 @@ def api_is_ready(cluster: DevCluster) -> bool:
         return False
 
 
+def dead_components(cluster: DevCluster) -> list[str]:
+    """Components kwokctl started whose process is gone (e.g. after a crash or an OOM kill)."""
+    pids = cluster.kwok_workdir / "clusters" / cluster.name / "pids"
+    return sorted(
+        pid_file.stem for pid_file in pids.glob("*.pid") if not _pid_alive(_pid_from(pid_file) or 0)
+    )
+
+
 def start_kubernetes(cluster: DevCluster, *, say: Say = _say_to_stderr) -> None:
-    if api_is_ready(cluster):
+    dead = dead_components(cluster)
+    if api_is_ready(cluster) and not dead:
         say("kubernetes: already running")
     else:
         config = write_kwokctl_config(cluster)
         cluster_dir = cluster.kwok_workdir / "clusters" / cluster.name
         if cluster_dir.exists():
-            # A crash or reboot left the cluster stopped: restart it with its etcd data, or recreate it if that fails.
-            say("kubernetes: restarting the existing cluster")
+            # A crash or reboot left the cluster (or part of it) stopped: kwokctl starts what is missing, keeping
+            # etcd's data; if that fails, the cluster is recreated.
+            say(f"kubernetes: restarting {', '.join(dead) if dead else 'the existing cluster'}")
+            if dead:
+                # kwokctl takes an unreaped (zombie) pid for a running process and would skip it: stop all, then start.
+                _kwokctl(cluster, "stop", "cluster", check=False)
             restarted = _kwokctl(cluster, "start", "cluster", "--timeout=3m", check=False)
             if restarted.returncode != 0 or not _wait(lambda: api_is_ready(cluster), timeout=120):
                 say("kubernetes: restart failed, recreating the cluster")
@@ -547,6 +560,8 @@ def status(cluster: DevCluster) -> dict[str, bool]:
     return {
         "binaries built": (cluster.build_dir / ".done").exists(),
         "kubernetes api ready": api_is_ready(cluster),
+        "kubernetes components running": (cluster.kwok_workdir / "clusters" / cluster.name / "pids").exists()
+        and not dead_components(cluster),
         "prometheus ready": _http_ok(f"{cluster.prometheus_url}/-/ready"),
         "alertmanager ready": _http_ok(f"{cluster.alertmanager_url}/-/ready"),
     }

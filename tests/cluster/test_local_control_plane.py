@@ -192,3 +192,41 @@ def test_everything_listens_on_loopback_only(dev_cluster: devcluster.DevCluster)
     for line in ours:
         local = line.split()[3]
         assert local.startswith(("127.0.0.1:", "[::ffff:127.0.0.1]:")), line
+
+
+def test_up_after_a_crash_restarts_what_died(dev_cluster: devcluster.DevCluster, namespace: str) -> None:
+    import os
+    import signal
+
+    scheduler_pid = dev_cluster.kwok_workdir / "clusters" / dev_cluster.name / "pids" / "kube-scheduler.pid"
+    os.kill(int(scheduler_pid.read_text()), signal.SIGKILL)
+    prometheus_pid = dev_cluster.prometheus_dir / "pid"
+    os.kill(int(prometheus_pid.read_text()), signal.SIGKILL)
+    kube.wait_for(
+        lambda: devcluster.dead_components(dev_cluster) == ["kube-scheduler"], timeout=10, what="dead"
+    )
+
+    devcluster.up(dev_cluster, say=lambda _: None)
+
+    assert devcluster.status(dev_cluster) == dict.fromkeys(devcluster.status(dev_cluster), True)
+    # The restarted scheduler places new pods again.
+    kube.apply(_deployment("after-crash", 2), namespace=namespace)
+    kube.wait_for(
+        lambda: (
+            (kube.get("deployment", "after-crash", namespace=namespace) or {})
+            .get("status", {})
+            .get("readyReplicas")
+            == 2
+        ),
+        timeout=60,
+        what="2 ready replicas after the restart",
+    )
+
+
+def test_up_twice_is_a_no_op(dev_cluster: devcluster.DevCluster) -> None:
+    said: list[str] = []
+    started = time.monotonic()
+    devcluster.up(dev_cluster, say=said.append)
+    assert time.monotonic() - started < 20
+    assert any("kubernetes: already running" in line for line in said), said
+    assert not any("starting" in line or "creating" in line for line in said), said
