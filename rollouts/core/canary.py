@@ -55,9 +55,9 @@ class CanaryView:
     services: Mapping[str, workloads.ServiceView | None]  # canary/stable Service by name; None when missing
     pods: tuple[PodView, ...] = ()  # only needed while a restart is pending
     step_analysis_run: AnalysisRunRef | None = None
-    blocking_issues: tuple[
-        fields.FieldIssue, ...
-    ] = ()  # invalid or unsupported in a way that stops the rollout
+    replicas_unset: bool = False  # spec.replicas absent from the manifest (the model reads it as 1)
+    # Invalid, or unsupported in a way that stops the rollout.
+    blocking_issues: tuple[fields.FieldIssue, ...] = ()
     reported_issues: tuple[fields.FieldIssue, ...] = ()  # unsupported, reported, not acted on
 
 
@@ -101,9 +101,21 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
             conditions=cond.remove_condition(work.status.conditions, cond.ConditionType.INVALID_SPEC),
         )
 
+    if view.replicas_unset:
+        # Written back so that an HPA, which scales through /scale and reads spec.replicas, has a value to start from.
+        work.effects.append(decisions.SetRolloutReplicas(replicas=spec.replicas))
     new_hash = hashing.pod_template_hash(spec.template, collision_count=work.status.collision_count)
     step_hash = hashing.steps_hash(list(strategy.raw_steps))
     _detect_new_template(view, work, new_hash=new_hash, step_hash=step_hash, now=now)
+    if work.status.promote_full and work.status.stable_rs != new_hash:
+        # promote --full clears pause and abort and jumps past the last step at once.
+        work.status = dataclasses.replace(
+            work.status,
+            pause_conditions=(),
+            controller_pause=False,
+            abort=False,
+            current_step_index=len(strategy.steps) if strategy.steps else None,
+        )
     _handle_abort_and_retry(view, work, now=now)
 
     new_rs = _find(view.replica_sets, new_hash)
@@ -143,14 +155,25 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
     _restart_pods(view, work, spec=spec, strategy=strategy, now=now)
 
     if new_rs is not None and not spec.paused and not work.effects:
+        # A setWeight step is done at the weight's target split, not at this pass's intermediate counts.
+        target_canary, target_stable = (
+            replicas.approximate_weighted_counts(
+                replicas=spec.replicas,
+                weight=weight,
+                max_weight=strategy.max_traffic_weight,
+                max_surge=_surge_and_unavailable(spec, strategy)[0],
+            )
+            if stable_rs is not None
+            else (canary_count, stable_count)
+        )
         _advance_step(
             view,
             work,
             new_rs=new_rs,
             stable_rs=stable_rs,
             others=others,
-            canary_count=canary_count,
-            stable_count=stable_count,
+            canary_count=target_canary,
+            stable_count=target_stable,
             now=now,
         )
         _promote_if_done(view, work, new_rs=new_rs, new_hash=new_hash, revision=revision)
@@ -299,6 +322,10 @@ def _detect_new_template(
             current_step_hash=step_hash,
             current_step_index=(step_count if done else 0) if step_count else None,
             pause_conditions=() if not done else status.pause_conditions,
+            # New steps restart the update: an old controller pause must not read as a promote.
+            controller_pause=False if not done else status.controller_pause,
+            abort=False if not done else status.abort,
+            promote_full=False if not done else status.promote_full,
         )
 
 
@@ -532,6 +559,9 @@ def _point_services(
         # Never point a Service at a ReplicaSet with no available pod: that would drop its traffic on the floor.
         if rs is None or (rs.available_replicas < 1 and view.rollout.spec.replicas > 0):
             continue
+        # A Service not yet managed by us is adopted only once the ReplicaSet is fully available.
+        if service.managed_by is None and rs.available_replicas < rs.replicas:
+            continue
         work.effects.append(
             decisions.SetServiceSelector(
                 service=service_name, pod_template_hash=pod_hash, previous_hash=current
@@ -569,6 +599,9 @@ def _restart_pods(
     _, unavailable = _surge_and_unavailable(spec, strategy)
     ready = sum(1 for p in view.pods if p.ready and not p.deleting)
     budget = ready - (spec.replicas - unavailable)
+    if unavailable == 0 and ready >= spec.replicas:
+        # No unavailability allowed (maxSurge carries the rollout): one pod at a time, only while all are ready.
+        budget = 1
     # One at a time within maxUnavailable; the ReplicaSet replaces each pod before the next goes.
     for pod in sorted(stale, key=lambda p: p.created)[: max(min(budget, 1), 0)]:
         work.effects.append(decisions.EvictPod(name=pod.name))
@@ -808,6 +841,13 @@ def _progress_conditions(
     )
     progressing = cond.find(conditions, cond.ConditionType.PROGRESSING)
     aborted = status.abort
+    # A pause does not count against the deadline: resuming restarts its clock (Argo's RolloutResumed).
+    paused_before = cond.find(conditions, cond.ConditionType.PAUSED)
+    resumed = (
+        paused_before is not None
+        and paused_before.status == "True"
+        and not (status.pause_conditions or spec.paused)
+    )
     if not aborted:
         if completed and healthy_counts:
             conditions = cond.set_condition(
@@ -820,6 +860,7 @@ def _progress_conditions(
             )
         elif (
             work.progressed
+            or resumed
             or progressing is None
             or progressing.reason
             in (cond.Reason.ROLLOUT_RETRY.value, cond.Reason.NEW_REPLICA_SET_AVAILABLE.value)

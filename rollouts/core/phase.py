@@ -46,6 +46,9 @@ def derive_phase(spec: model.RolloutSpec, status: model.RolloutStatus) -> tuple[
         if not active or active != status.current_pod_hash:
             return Phase.PROGRESSING, "active service cutover pending"
         if not status.stable_rs or status.stable_rs != status.current_pod_hash:
+            post = status.blue_green.post_promotion_analysis_run_status
+            if post is not None and (post.status is None or not post.status.completed):
+                return Phase.PROGRESSING, "waiting for analysis to complete"
             return Phase.PROGRESSING, "waiting for post-promotion verification to complete"
     else:
         if spec.strategy.traffic_routing is None and (status.replicas or 0) > (status.updated_replicas or 0):

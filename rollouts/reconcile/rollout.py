@@ -54,6 +54,7 @@ def reconcile(key: kube_cache.ObjectKey, runtime: reconcile_runtime.Runtime) -> 
         services=_read_services(rollout, runtime=runtime) if not blocking else {},
         pods=_read_pods(rollout, runtime=runtime, now=now),
         step_analysis_run=_step_analysis_run(rollout, runtime=runtime),
+        replicas_unset=(body.get("spec") or {}).get("replicas") is None,
         blocking_issues=blocking,
         reported_issues=reported,
     )

@@ -49,12 +49,22 @@ def test_ten_replica_canary_walks_its_steps_to_healthy(controller: kube.Controll
     assert ro.service_hash("web-stable", namespace=namespace) == v2
     assert ro.service_hash("web-canary", namespace=namespace) == v2
     reasons = ro.event_reasons("web", namespace=namespace)
-    for expected in ("NewReplicaSetCreated", "RolloutStepCompleted", "RolloutPaused", "RolloutCompleted", "SwitchService"):
+    for expected in (
+        "NewReplicaSetCreated",
+        "RolloutStepCompleted",
+        "RolloutPaused",
+        "RolloutCompleted",
+        "SwitchService",
+    ):
         assert expected in reasons
 
 
-def test_abort_returns_to_stable_and_retry_starts_the_steps_again(controller: kube.Controller, namespace: str) -> None:
-    ro.create(ro.rollout_manifest("api", replicas=4, steps=[{"setWeight": 25}, {"pause": {}}]), namespace=namespace)
+def test_abort_returns_to_stable_and_retry_starts_the_steps_again(
+    controller: kube.Controller, namespace: str
+) -> None:
+    ro.create(
+        ro.rollout_manifest("api", replicas=4, steps=[{"setWeight": 25}, {"pause": {}}]), namespace=namespace
+    )
     v1 = ro.wait_phase("api", "Healthy", namespace=namespace)["status"]["stableRS"]
     ro.set_image("api", "nginx:2.0", namespace=namespace)
     v2, _ = ro.wait_split("api", namespace=namespace, canary=1, stable=3)
@@ -67,7 +77,9 @@ def test_abort_returns_to_stable_and_retry_starts_the_steps_again(controller: ku
     ro.wait_split("api", namespace=namespace, canary=0, stable=4)
     assert ro.replica_sets("api", namespace=namespace)[v2]["spec"]["replicas"] == 0
     # Traffic back to stable: the canary Service selects the stable pods again.
-    kube.wait_for(lambda: ro.service_hash("api-canary", namespace=namespace) == v1, timeout=30, what="canary svc")
+    kube.wait_for(
+        lambda: ro.service_hash("api-canary", namespace=namespace) == v1, timeout=30, what="canary svc"
+    )
     assert "RolloutAborted" in ro.event_reasons("api", namespace=namespace)
 
     ro.retry("api", namespace=namespace)
@@ -78,8 +90,12 @@ def test_abort_returns_to_stable_and_retry_starts_the_steps_again(controller: ku
     assert ro.wait_phase("api", "Healthy", namespace=namespace)["status"]["stableRS"] == v2
 
 
-def test_new_template_mid_rollout_abandons_the_old_canary(controller: kube.Controller, namespace: str) -> None:
-    ro.create(ro.rollout_manifest("jobs", replicas=4, steps=[{"setWeight": 50}, {"pause": {}}]), namespace=namespace)
+def test_new_template_mid_rollout_abandons_the_old_canary(
+    controller: kube.Controller, namespace: str
+) -> None:
+    ro.create(
+        ro.rollout_manifest("jobs", replicas=4, steps=[{"setWeight": 50}, {"pause": {}}]), namespace=namespace
+    )
     v1 = ro.wait_phase("jobs", "Healthy", namespace=namespace)["status"]["stableRS"]
     ro.set_image("jobs", "nginx:2.0", namespace=namespace)
     v2, _ = ro.wait_split("jobs", namespace=namespace, canary=2, stable=2)
@@ -96,8 +112,12 @@ def test_new_template_mid_rollout_abandons_the_old_canary(controller: kube.Contr
     assert sorted(ro.replica_sets("jobs", namespace=namespace)) == sorted([v1, v2, v3])
 
 
-def test_going_back_to_the_stable_template_skips_the_steps(controller: kube.Controller, namespace: str) -> None:
-    ro.create(ro.rollout_manifest("back", replicas=4, steps=[{"setWeight": 50}, {"pause": {}}]), namespace=namespace)
+def test_going_back_to_the_stable_template_skips_the_steps(
+    controller: kube.Controller, namespace: str
+) -> None:
+    ro.create(
+        ro.rollout_manifest("back", replicas=4, steps=[{"setWeight": 50}, {"pause": {}}]), namespace=namespace
+    )
     v1 = ro.wait_phase("back", "Healthy", namespace=namespace)["status"]["stableRS"]
     ro.set_image("back", "nginx:2.0", namespace=namespace)
     ro.wait_phase("back", "Paused", namespace=namespace)
@@ -110,7 +130,9 @@ def test_going_back_to_the_stable_template_skips_the_steps(controller: kube.Cont
 
 
 def test_scaling_mid_rollout_keeps_the_weight(controller: kube.Controller, namespace: str) -> None:
-    ro.create(ro.rollout_manifest("grow", replicas=4, steps=[{"setWeight": 50}, {"pause": {}}]), namespace=namespace)
+    ro.create(
+        ro.rollout_manifest("grow", replicas=4, steps=[{"setWeight": 50}, {"pause": {}}]), namespace=namespace
+    )
     ro.wait_phase("grow", "Healthy", namespace=namespace)
     ro.set_image("grow", "nginx:2.0", namespace=namespace)
     ro.wait_phase("grow", "Paused", namespace=namespace)
@@ -121,16 +143,22 @@ def test_scaling_mid_rollout_keeps_the_weight(controller: kube.Controller, names
 
 
 def test_manual_pause_holds_the_rollout(controller: kube.Controller, namespace: str) -> None:
-    ro.create(ro.rollout_manifest("hold", replicas=2, steps=[{"setWeight": 50}, {"pause": {"duration": 1}}]),
-              namespace=namespace)
+    ro.create(
+        ro.rollout_manifest("hold", replicas=2, steps=[{"setWeight": 50}, {"pause": {"duration": 1}}]),
+        namespace=namespace,
+    )
     ro.wait_phase("hold", "Healthy", namespace=namespace)
-    kube.kubectl("patch", "rollout", "hold", "-n", namespace, "--type", "merge", "-p", '{"spec":{"paused":true}}')
+    kube.kubectl(
+        "patch", "rollout", "hold", "-n", namespace, "--type", "merge", "-p", '{"spec":{"paused":true}}'
+    )
     ro.set_image("hold", "nginx:2.0", namespace=namespace)
     paused = ro.wait_phase("hold", "Paused", namespace=namespace)
     assert paused["status"]["message"] == "manually paused"
     time.sleep(2)
     assert len(ro.replica_sets("hold", namespace=namespace)) == 1  # nothing created while paused
-    kube.kubectl("patch", "rollout", "hold", "-n", namespace, "--type", "merge", "-p", '{"spec":{"paused":false}}')
+    kube.kubectl(
+        "patch", "rollout", "hold", "-n", namespace, "--type", "merge", "-p", '{"spec":{"paused":false}}'
+    )
     assert ro.wait_phase("hold", "Healthy", namespace=namespace, timeout=60)
 
 

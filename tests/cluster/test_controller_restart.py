@@ -15,7 +15,9 @@ def _parse(stamp: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def test_killed_during_a_pause_the_rollout_still_completes_on_time(controller: kube.Controller, namespace: str) -> None:
+def test_killed_during_a_pause_the_rollout_still_completes_on_time(
+    controller: kube.Controller, namespace: str
+) -> None:
     steps = [{"setWeight": 50}, {"pause": {"duration": f"{PAUSE_SECONDS}s"}}, {"setWeight": 75}]
     ro.create(ro.rollout_manifest("steady", replicas=4, steps=steps), namespace=namespace)
     ro.wait_phase("steady", "Healthy", namespace=namespace)
@@ -32,7 +34,9 @@ def test_killed_during_a_pause_the_rollout_still_completes_on_time(controller: k
     # Past the pause, the last setWeight completes within a second, so look for "beyond step 1", not exactly 2.
     moved = kube.wait_for(
         lambda: (s := ro.status("steady", namespace=namespace)).get("currentStepIndex", 0) >= 2 and s,
-        timeout=PAUSE_SECONDS + 30, interval=0.1, what="the step after the pause",
+        timeout=PAUSE_SECONDS + 30,
+        interval=0.1,
+        what="the step after the pause",
     )
     resumed_at = datetime.datetime.now(datetime.UTC)
     ends = started + datetime.timedelta(seconds=PAUSE_SECONDS)
@@ -40,5 +44,8 @@ def test_killed_during_a_pause_the_rollout_still_completes_on_time(controller: k
     # The pause ended on schedule (1 s stamp precision, plus polling and start-up of the new process).
     assert (resumed_at - ends).total_seconds() < 6, (started, resumed_at)
     assert not moved.get("pauseConditions")
-    assert ro.wait_phase("steady", "Healthy", namespace=namespace)["status"]["stableRS"] == moved["currentPodHash"]
+    assert (
+        ro.wait_phase("steady", "Healthy", namespace=namespace)["status"]["stableRS"]
+        == moved["currentPodHash"]
+    )
     assert controller.starts == 2

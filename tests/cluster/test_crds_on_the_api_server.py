@@ -38,17 +38,24 @@ def _dry_run(document: dict[str, Any], namespace: str) -> subprocess.CompletedPr
     # `create`, not `apply`: one example uses generateName, which apply refuses.
     return subprocess.run(
         ["kubectl", "create", "-n", namespace, "--dry-run=server", "--validate=strict", "-f", "-"],
-        input=yaml.safe_dump(document), capture_output=True, text=True, timeout=60,
+        input=yaml.safe_dump(document),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
 @pytest.mark.parametrize(
     ("source", "index", "document"),
-    [pytest.param(s, i, d, id=f"{s}#{i}-{d.get('kind')}") for s, i, d in DOCUMENTS
-     if not str(d.get("apiVersion", "")).startswith(THIRD_PARTY_GROUPS)],
+    [
+        pytest.param(s, i, d, id=f"{s}#{i}-{d.get('kind')}")
+        for s, i, d in DOCUMENTS
+        if not str(d.get("apiVersion", "")).startswith(THIRD_PARTY_GROUPS)
+    ],
 )
-def test_argo_example_is_accepted_unchanged(crds: None, namespace: str, source: str, index: int,
-                                            document: dict[str, Any]) -> None:
+def test_argo_example_is_accepted_unchanged(
+    crds: None, namespace: str, source: str, index: int, document: dict[str, Any]
+) -> None:
     result = _dry_run(document, namespace)
     assert result.returncode == 0, f"{source}#{index}: {result.stderr}"
     assert "unknown field" not in result.stderr, result.stderr
@@ -62,8 +69,10 @@ def _rollout(**canary: Any) -> dict[str, Any]:
         "spec": {
             "replicas": 2,
             "selector": {"matchLabels": {"app": "checked"}},
-            "template": {"metadata": {"labels": {"app": "checked"}},
-                         "spec": {"containers": [{"name": "app", "image": "nginx:1"}]}},
+            "template": {
+                "metadata": {"labels": {"app": "checked"}},
+                "spec": {"containers": [{"name": "app", "image": "nginx:1"}]},
+            },
             "strategy": {"canary": canary},
         },
     }
@@ -72,12 +81,21 @@ def _rollout(**canary: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        pytest.param(lambda r: r["spec"]["strategy"]["canary"].update(steps=[{"setWeight": 20, "pause": {}}]),
-                     "one", id="step-with-two-actions"),
-        pytest.param(lambda r: r["spec"]["strategy"].update(blueGreen={"activeService": "a"}),
-                     "canary", id="two-strategies"),
-        pytest.param(lambda r: r["spec"]["strategy"]["canary"].update(steps=[{"setWeight": -5}]),
-                     "setWeight", id="negative-weight"),
+        pytest.param(
+            lambda r: r["spec"]["strategy"]["canary"].update(steps=[{"setWeight": 20, "pause": {}}]),
+            "one",
+            id="step-with-two-actions",
+        ),
+        pytest.param(
+            lambda r: r["spec"]["strategy"].update(blueGreen={"activeService": "a"}),
+            "canary",
+            id="two-strategies",
+        ),
+        pytest.param(
+            lambda r: r["spec"]["strategy"]["canary"].update(steps=[{"setWeight": -5}]),
+            "setWeight",
+            id="negative-weight",
+        ),
     ],
 )
 def test_schema_rejects_invalid_rollouts(crds: None, namespace: str, mutate: Any, expected: str) -> None:
@@ -91,9 +109,20 @@ def test_schema_rejects_invalid_rollouts(crds: None, namespace: str, mutate: Any
 def test_selector_is_immutable(crds: None, namespace: str) -> None:
     kube.apply(_rollout(steps=[{"setWeight": 20}]), namespace=namespace)
     result = subprocess.run(
-        ["kubectl", "patch", "rollout", "checked", "-n", namespace, "--type", "merge",
-         "-p", '{"spec":{"selector":{"matchLabels":{"app":"other"}}}}'],
-        capture_output=True, text=True,
+        [
+            "kubectl",
+            "patch",
+            "rollout",
+            "checked",
+            "-n",
+            namespace,
+            "--type",
+            "merge",
+            "-p",
+            '{"spec":{"selector":{"matchLabels":{"app":"other"}}}}',
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0
     assert "immutable" in result.stderr.lower(), result.stderr
