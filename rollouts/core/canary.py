@@ -248,7 +248,7 @@ def _desired_counts(
     new_counts = _counts(new_rs) or replicas.ReplicaSetCounts(
         replicas=0, available_replicas=0, status_replicas=0
     )
-    return replicas.basic_canary_counts(
+    canary_count, stable_count = replicas.basic_canary_counts(
         replicas=spec.replicas,
         weight=weight,
         max_surge=surge,
@@ -258,6 +258,12 @@ def _desired_counts(
         others=[c for c in map(_counts, others) if c is not None],
         aborted=aborted,
     )
+    if stable_rs is None and others:
+        # The only revision left to grow (a rollback to stable, or after a promotion) grows into the room the
+        # older ones leave, so the total never passes replicas + maxSurge while they drain.
+        room = spec.replicas + surge - sum(rs.replicas for rs in others)
+        canary_count = min(canary_count, max(new_counts.replicas, room))
+    return canary_count, stable_count
 
 
 def _surge_and_unavailable(spec: model.RolloutSpec, strategy: model.CanaryStrategy) -> tuple[int, int]:

@@ -157,9 +157,7 @@ def test_an_update_reaches_healthy_within_budget_walking_every_step_in_order(
             assert seen[v1].replicas == stable_pods
 
 
-# A rollback to the stable template is left out: it may exceed R+S for a pass (see the xfail in
-# test_canary_template_changes_mid_rollout.py); its outcome is covered there.
-interrupt = st.sampled_from(["abort", "retry", "new-template", "promote-full", "scale", "pause"])
+interrupt = st.sampled_from(["abort", "retry", "new-template", "rollback", "promote-full", "scale", "pause"])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -188,6 +186,8 @@ def test_interruptions_keep_the_budget_and_a_derived_phase(
         elif action == "new-template":
             images += 1
             cluster.set_image(f"web:v{images}")
+        elif action == "rollback":
+            cluster.set_image("web:v1")  # back to the stable template: steps are skipped
         elif action == "promote-full":
             cluster.promote_full()
         elif action == "scale":

@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-import pytest
-
 from rollouts.core import decisions, replicas
 from rollouts.model import rollout as model
 from tests.core import canary_sim as sim
@@ -135,12 +133,6 @@ class TestRollbackToTheStableTemplate:
         cluster.settle()
         assert (cluster.revision_of(v1), cluster.revision_of(v2)) == (3, 2)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="ambiguous: semantics 2.5 keeps every reconcile within R+S, but with new == stable the core "
-        "scales the stable straight to R (the brief says 'immediate full on V1') while the drained revision "
-        "still holds pods: R=3, S=1 gives 5 pods for one pass",
-    )
     def test_rolling_back_while_the_new_revision_holds_most_pods_stays_within_surge(self) -> None:
         manifest = sim.rollout_manifest(replicas=3, steps=[{"setWeight": 0}], max_surge=1, max_unavailable=1)
         cluster = sim.deployed(manifest)
