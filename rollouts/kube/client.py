@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import kubernetes
@@ -28,14 +29,17 @@ class CountingApiClient(kubernetes.client.ApiClient):
         return super().call_api(method, url, *args, **kwargs)
 
 
-def load(*, context: str | None = None, pool_size: int = 32) -> Clients:
+def load(*, config_file: str | None = None, context: str | None = None, pool_size: int = 32) -> Clients:
     """In-cluster config when running in a Pod, else the kubeconfig (KUBECONFIG or ~/.kube/config)."""
     configuration = kubernetes.client.Configuration()
     try:
         kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     except kubernetes.config.ConfigException:
+        # The client reads KUBECONFIG once, at import; read it now so a value set later (tests, tools) counts.
         kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
-            context=context, client_configuration=configuration
+            config_file=config_file or os.environ.get("KUBECONFIG") or None,
+            context=context,
+            client_configuration=configuration,
         )
     # Reconciles run in worker threads; the default pool of 4 connections would serialise them.
     configuration.connection_pool_maxsize = pool_size

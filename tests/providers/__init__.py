@@ -1,0 +1,1 @@
+"""Metric providers: config parsing, answer mapping and the calls themselves (against local servers)."""
