@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
@@ -31,7 +32,11 @@ logger = logging.getLogger("rollwave")
 GROUP, VERSION = "argoproj.io", "v1alpha1"
 HASH_LABEL = "rollouts-pod-template-hash"
 
-Reconciler = Callable[[kube_cache.ObjectKey, reconcile_runtime.Runtime], float | None]
+# A reconciler is either blocking (run in a worker thread: the kubernetes client is synchronous) or a coroutine
+# function (awaited on the loop: analysis providers are async and offload their own blocking calls).
+Reconciler = Callable[
+    [kube_cache.ObjectKey, reconcile_runtime.Runtime], float | None | Awaitable[float | None]
+]
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -100,7 +105,10 @@ async def _worker(
         key = await queue.get()
         started = time.monotonic()
         try:
-            requeue_after = await asyncio.to_thread(reconciler, key, runtime)
+            if inspect.iscoroutinefunction(reconciler):
+                requeue_after = await reconciler(key, runtime)
+            else:
+                requeue_after = await asyncio.to_thread(reconciler, key, runtime)
         except Exception:
             # A bug or an unexpected API failure: log it, count it, and try again later rather than lose the key.
             logger.exception("reconcile of %s %s/%s failed", name, *key)
