@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "==> static checks: ruff, mypy --strict, import-linter" >&2
-ruff check rollouts tests benchmarks
-ruff format --check rollouts tests benchmarks
+ruff check .
+ruff format --check .
 mypy --strict rollouts
 lint-imports
 echo "==> local control plane (built once, then cached)" >&2

@@ -35,7 +35,7 @@ HASH_LABEL = "rollouts-pod-template-hash"
 # A reconciler is either blocking (run in a worker thread: the kubernetes client is synchronous) or a coroutine
 # function (awaited on the loop: analysis providers are async and offload their own blocking calls).
 Reconciler = Callable[
-    [kube_cache.ObjectKey, reconcile_runtime.Runtime], float | None | Awaitable[float | None]
+    [kube_cache.ObjectKey, reconcile_runtime.Runtime], Awaitable[float | None] | float | None
 ]
 
 
