@@ -24,7 +24,7 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from rollouts.model import fields
+from rollouts.model import fields, wire
 
 API_VERSION = "argoproj.io/v1alpha1"
 SUPPORTED_PROVIDERS = frozenset({"prometheus", "web", "job"})
@@ -203,30 +203,6 @@ def _require(raw: Mapping[str, Any], key: str, where: str) -> Any:
     return raw[key]
 
 
-def _optional_str(raw: Mapping[str, Any], key: str, where: str) -> str | None:
-    value = raw.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{where}.{key} must be a string (got {value!r})")
-    return value
-
-
-def _count(raw: Mapping[str, Any], key: str, where: str) -> int:
-    value = raw.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{where}.{key} must be an integer (got {value!r})")
-    return value
-
-
-def _time(raw: Mapping[str, Any], key: str, where: str) -> datetime.datetime | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    try:
-        return fields.parse_timestamp(value)
-    except ValueError as err:
-        raise ValueError(f"{where}.{key} {err}") from None
-
-
 def _phase(value: object, where: str) -> AnalysisPhase:
     try:
         return AnalysisPhase(str(value))
@@ -234,26 +210,6 @@ def _phase(value: object, where: str) -> AnalysisPhase:
         raise ValueError(
             f"{where} must be one of {[phase.value for phase in AnalysisPhase]} (got {value!r})"
         ) from None
-
-
-def _string_map(raw: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
-    value = raw.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-        raise ValueError(f"{where}.{key} must map strings to strings (got {value!r})")
-    return dict(value)
-
-
-def _mapping(raw: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{where} must be an object (got {raw!r})")
-    return raw
-
-
-def _put_time(out: dict[str, Any], key: str, value: datetime.datetime | None) -> None:
-    if value is not None:
-        out[key] = fields.format_timestamp(value)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -268,13 +224,13 @@ class RunSummary:
 
     @classmethod
     def from_dict(cls, raw: object, *, where: str = "runSummary") -> RunSummary:
-        data = _mapping(raw, where)
+        data = wire.mapping(raw, where)
         return cls(
-            count=_count(data, "count", where),
-            successful=_count(data, "successful", where),
-            failed=_count(data, "failed", where),
-            inconclusive=_count(data, "inconclusive", where),
-            error=_count(data, "error", where),
+            count=wire.count(data, "count", where),
+            successful=wire.count(data, "successful", where),
+            failed=wire.count(data, "failed", where),
+            inconclusive=wire.count(data, "inconclusive", where),
+            error=wire.count(data, "error", where),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -301,28 +257,28 @@ class Measurement:
 
     @classmethod
     def from_dict(cls, raw: object, *, where: str = "measurement") -> Measurement:
-        data = _mapping(raw, where)
+        data = wire.mapping(raw, where)
         return cls(
             phase=_phase(_require(data, "phase", where), f"{where}.phase"),
-            message=_optional_str(data, "message", where),
-            started_at=_time(data, "startedAt", where),
-            finished_at=_time(data, "finishedAt", where),
-            value=_optional_str(data, "value", where),
-            metadata=_string_map(data, "metadata", where),
-            resume_at=_time(data, "resumeAt", where),
+            message=wire.optional_str(data, "message", where),
+            started_at=wire.timestamp(data, "startedAt", where),
+            finished_at=wire.timestamp(data, "finishedAt", where),
+            value=wire.optional_str(data, "value", where),
+            metadata=wire.string_map(data, "metadata", where),
+            resume_at=wire.timestamp(data, "resumeAt", where),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"phase": self.phase.value}
         if self.message is not None:
             out["message"] = self.message
-        _put_time(out, "startedAt", self.started_at)
-        _put_time(out, "finishedAt", self.finished_at)
+        wire.put_time(out, "startedAt", self.started_at)
+        wire.put_time(out, "finishedAt", self.finished_at)
         if self.value is not None:
             out["value"] = self.value
         if self.metadata:
             out["metadata"] = dict(self.metadata)
-        _put_time(out, "resumeAt", self.resume_at)
+        wire.put_time(out, "resumeAt", self.resume_at)
         return out
 
 
@@ -346,7 +302,7 @@ class MetricResult:
 
     @classmethod
     def from_dict(cls, raw: object, *, where: str = "metricResult") -> MetricResult:
-        data = _mapping(raw, where)
+        data = wire.mapping(raw, where)
         name = _require(data, "name", where)
         if not isinstance(name, str):
             raise ValueError(f"{where}.name must be a string (got {name!r})")
@@ -365,16 +321,16 @@ class MetricResult:
                 Measurement.from_dict(entry, where=f"{where}.measurements[{index}]")
                 for index, entry in enumerate(measurements)
             ),
-            message=_optional_str(data, "message", where),
-            count=_count(data, "count", where),
-            successful=_count(data, "successful", where),
-            failed=_count(data, "failed", where),
-            inconclusive=_count(data, "inconclusive", where),
-            error=_count(data, "error", where),
-            consecutive_error=_count(data, "consecutiveError", where),
-            consecutive_success=_count(data, "consecutiveSuccess", where),
+            message=wire.optional_str(data, "message", where),
+            count=wire.count(data, "count", where),
+            successful=wire.count(data, "successful", where),
+            failed=wire.count(data, "failed", where),
+            inconclusive=wire.count(data, "inconclusive", where),
+            error=wire.count(data, "error", where),
+            consecutive_error=wire.count(data, "consecutiveError", where),
+            consecutive_success=wire.count(data, "consecutiveSuccess", where),
             dry_run=dry_run,
-            metadata=_string_map(data, "metadata", where),
+            metadata=wire.string_map(data, "metadata", where),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -415,7 +371,7 @@ class AnalysisRunStatus:
     def from_dict(cls, raw: Mapping[str, Any] | None) -> AnalysisRunStatus:
         """Parse Argo's wire form; raises ValueError naming the first malformed field."""
         where = "status"
-        data = _mapping(raw or {}, where)
+        data = wire.mapping(raw or {}, where)
         phase_raw = data.get("phase")
         results = data.get("metricResults")
         if results is None:
@@ -426,13 +382,13 @@ class AnalysisRunStatus:
         dry_summary = data.get("dryRunSummary")
         return cls(
             phase=_phase(phase_raw, f"{where}.phase") if phase_raw else None,
-            message=_optional_str(data, "message", where),
+            message=wire.optional_str(data, "message", where),
             metric_results=tuple(
                 MetricResult.from_dict(entry, where=f"{where}.metricResults[{index}]")
                 for index, entry in enumerate(results)
             ),
-            started_at=_time(data, "startedAt", where),
-            completed_at=_time(data, "completedAt", where),
+            started_at=wire.timestamp(data, "startedAt", where),
+            completed_at=wire.timestamp(data, "completedAt", where),
             run_summary=(
                 RunSummary.from_dict(summary, where=f"{where}.runSummary")
                 if summary is not None
@@ -453,8 +409,8 @@ class AnalysisRunStatus:
             out["message"] = self.message
         if self.metric_results:
             out["metricResults"] = [result.to_dict() for result in self.metric_results]
-        _put_time(out, "startedAt", self.started_at)
-        _put_time(out, "completedAt", self.completed_at)
+        wire.put_time(out, "startedAt", self.started_at)
+        wire.put_time(out, "completedAt", self.completed_at)
         out["runSummary"] = self.run_summary.to_dict()
         if self.dry_run_summary is not None:
             out["dryRunSummary"] = self.dry_run_summary.to_dict()

@@ -24,12 +24,10 @@ import copy
 import dataclasses
 import datetime
 import enum
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
-from rollouts.model import analysis, fields, workloads
-
-_E = TypeVar("_E", bound=enum.Enum)
+from rollouts.model import analysis, fields, wire, workloads
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -237,86 +235,6 @@ class RolloutSpec:
 # Status
 
 
-def _mapping(raw: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{where} must be an object (got {raw!r})")
-    return raw
-
-
-def _str(raw: Mapping[str, Any], key: str, where: str) -> str | None:
-    value = raw.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{where}.{key} must be a string (got {value!r})")
-    return value
-
-
-def _required_str(raw: Mapping[str, Any], key: str, where: str) -> str:
-    value = _str(raw, key, where)
-    if value is None:
-        raise ValueError(f"{where}.{key} is required")
-    return value
-
-
-def _int(raw: Mapping[str, Any], key: str, where: str) -> int | None:
-    value = raw.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError(f"{where}.{key} must be an integer (got {value!r})")
-    return value
-
-
-def _bool(raw: Mapping[str, Any], key: str, where: str) -> bool:
-    value = raw.get(key, False)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise ValueError(f"{where}.{key} must be true or false (got {value!r})")
-    return value
-
-
-def _time(raw: Mapping[str, Any], key: str, where: str) -> datetime.datetime | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    try:
-        return fields.parse_timestamp(value)
-    except ValueError as err:
-        raise ValueError(f"{where}.{key} {err}") from None
-
-
-def _required_time(raw: Mapping[str, Any], key: str, where: str) -> datetime.datetime:
-    value = _time(raw, key, where)
-    if value is None:
-        raise ValueError(f"{where}.{key} is required")
-    return value
-
-
-def _enum(cls: type[_E], value: object, where: str) -> _E:
-    try:
-        return cls(value)
-    except ValueError:
-        allowed = ", ".join(str(member.value) for member in cls)
-        raise ValueError(f"{where} must be one of {allowed} (got {value!r})") from None
-
-
-def _list(raw: Mapping[str, Any], key: str, where: str) -> Sequence[Any]:
-    value = raw.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list | tuple):
-        raise ValueError(f"{where}.{key} must be a list (got {value!r})")
-    return value
-
-
-def _put(out: dict[str, Any], key: str, value: object) -> None:
-    if value is not None:
-        out[key] = value
-
-
-def _put_time(out: dict[str, Any], key: str, value: datetime.datetime | None) -> None:
-    if value is not None:
-        out[key] = fields.format_timestamp(value)
-
-
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class PauseCondition:
     reason: PauseReason
@@ -324,10 +242,10 @@ class PauseCondition:
 
     @classmethod
     def from_dict(cls, raw: object, *, where: str = "pauseCondition") -> PauseCondition:
-        data = _mapping(raw, where)
+        data = wire.mapping(raw, where)
         return cls(
-            reason=_enum(PauseReason, data.get("reason"), f"{where}.reason"),
-            start_time=_required_time(data, "startTime", where),
+            reason=wire.enum_value(PauseReason, data.get("reason"), f"{where}.reason"),
+            start_time=wire.required_timestamp(data, "startTime", where),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -347,14 +265,14 @@ class Condition:
 
     @classmethod
     def from_dict(cls, raw: object, *, where: str = "condition") -> Condition:
-        data = _mapping(raw, where)
+        data = wire.mapping(raw, where)
         return cls(
-            type=_required_str(data, "type", where),
-            status=_enum(ConditionStatus, data.get("status"), f"{where}.status"),
-            reason=_str(data, "reason", where) or "",
-            message=_str(data, "message", where) or "",
-            last_update_time=_required_time(data, "lastUpdateTime", where),
-            last_transition_time=_required_time(data, "lastTransitionTime", where),
+            type=wire.required_str(data, "type", where),
+            status=wire.enum_value(ConditionStatus, data.get("status"), f"{where}.status"),
+            reason=wire.optional_str(data, "reason", where) or "",
+            message=wire.optional_str(data, "message", where) or "",
+            last_update_time=wire.required_timestamp(data, "lastUpdateTime", where),
+            last_transition_time=wire.required_timestamp(data, "lastTransitionTime", where),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -381,17 +299,17 @@ class AnalysisRunStatusRef:
 
     @classmethod
     def from_dict(cls, raw: object, *, where: str) -> AnalysisRunStatusRef:
-        data = _mapping(raw, where)
+        data = wire.mapping(raw, where)
         phase = data.get("status")
         return cls(
-            name=_required_str(data, "name", where),
-            status=_enum(analysis.AnalysisPhase, phase, f"{where}.status") if phase else None,
-            message=_str(data, "message", where),
+            name=wire.required_str(data, "name", where),
+            status=wire.enum_value(analysis.AnalysisPhase, phase, f"{where}.status") if phase else None,
+            message=wire.optional_str(data, "message", where),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "status": self.status.value if self.status else ""}
-        _put(out, "message", self.message)
+        wire.put(out, "message", self.message)
         return out
 
 
@@ -403,17 +321,17 @@ class WeightDestination:
 
     @classmethod
     def from_dict(cls, raw: object, *, where: str) -> WeightDestination:
-        data = _mapping(raw, where)
+        data = wire.mapping(raw, where)
         return cls(
-            weight=_int(data, "weight", where) or 0,
-            service_name=_str(data, "serviceName", where),
-            pod_template_hash=_str(data, "podTemplateHash", where),
+            weight=wire.optional_int(data, "weight", where) or 0,
+            service_name=wire.optional_str(data, "serviceName", where),
+            pod_template_hash=wire.optional_str(data, "podTemplateHash", where),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"weight": self.weight}
-        _put(out, "serviceName", self.service_name)
-        _put(out, "podTemplateHash", self.pod_template_hash)
+        wire.put(out, "serviceName", self.service_name)
+        wire.put(out, "podTemplateHash", self.pod_template_hash)
         return out
 
 
@@ -428,7 +346,7 @@ class TrafficWeights:
 
     @classmethod
     def from_dict(cls, raw: object, *, where: str) -> TrafficWeights:
-        data = _mapping(raw, where)
+        data = wire.mapping(raw, where)
         verified = data.get("verified")
         if verified is not None and not isinstance(verified, bool):
             raise ValueError(f"{where}.verified must be true or false (got {verified!r})")
@@ -437,7 +355,7 @@ class TrafficWeights:
             stable=WeightDestination.from_dict(data.get("stable") or {}, where=f"{where}.stable"),
             additional=tuple(
                 WeightDestination.from_dict(entry, where=f"{where}.additional[{index}]")
-                for index, entry in enumerate(_list(data, "additional", where))
+                for index, entry in enumerate(wire.list_of(data, "additional", where))
             ),
             verified=verified,
         )
@@ -446,7 +364,7 @@ class TrafficWeights:
         out: dict[str, Any] = {"canary": self.canary.to_dict(), "stable": self.stable.to_dict()}
         if self.additional:
             out["additional"] = [destination.to_dict() for destination in self.additional]
-        _put(out, "verified", self.verified)
+        wire.put(out, "verified", self.verified)
         return out
 
 
@@ -467,7 +385,7 @@ class CanaryStatus:
 
     @classmethod
     def from_dict(cls, raw: object, *, where: str = "status.canary") -> CanaryStatus:
-        data = _mapping(raw, where)
+        data = wire.mapping(raw, where)
         step_run = data.get("currentStepAnalysisRunStatus")
         background_run = data.get("currentBackgroundAnalysisRunStatus")
         weights = data.get("weights")
@@ -484,7 +402,7 @@ class CanaryStatus:
                 if background_run is not None
                 else None
             ),
-            current_experiment=_str(data, "currentExperiment", where),
+            current_experiment=wire.optional_str(data, "currentExperiment", where),
             weights=TrafficWeights.from_dict(weights, where=f"{where}.weights")
             if weights is not None
             else None,
@@ -499,7 +417,7 @@ class CanaryStatus:
             out["currentStepAnalysisRunStatus"] = self.current_step_analysis_run_status.to_dict()
         if self.current_background_analysis_run_status is not None:
             out["currentBackgroundAnalysisRunStatus"] = self.current_background_analysis_run_status.to_dict()
-        _put(out, "currentExperiment", self.current_experiment)
+        wire.put(out, "currentExperiment", self.current_experiment)
         if self.weights is not None:
             out["weights"] = self.weights.to_dict()
         return out
@@ -517,13 +435,13 @@ class BlueGreenStatus:
 
     @classmethod
     def from_dict(cls, raw: object, *, where: str = "status.blueGreen") -> BlueGreenStatus:
-        data = _mapping(raw, where)
+        data = wire.mapping(raw, where)
         pre = data.get("prePromotionAnalysisRunStatus")
         post = data.get("postPromotionAnalysisRunStatus")
         return cls(
-            active_selector=_str(data, "activeSelector", where),
-            preview_selector=_str(data, "previewSelector", where),
-            scale_up_preview_check_point=_bool(data, "scaleUpPreviewCheckPoint", where),
+            active_selector=wire.optional_str(data, "activeSelector", where),
+            preview_selector=wire.optional_str(data, "previewSelector", where),
+            scale_up_preview_check_point=wire.boolean(data, "scaleUpPreviewCheckPoint", where),
             pre_promotion_analysis_run_status=(
                 AnalysisRunStatusRef.from_dict(pre, where=f"{where}.prePromotionAnalysisRunStatus")
                 if pre is not None
@@ -538,8 +456,8 @@ class BlueGreenStatus:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        _put(out, "activeSelector", self.active_selector)
-        _put(out, "previewSelector", self.preview_selector)
+        wire.put(out, "activeSelector", self.active_selector)
+        wire.put(out, "previewSelector", self.preview_selector)
         if self.scale_up_preview_check_point:
             out["scaleUpPreviewCheckPoint"] = True
         if self.pre_promotion_analysis_run_status is not None:
@@ -621,7 +539,7 @@ class RolloutStatus:
     def from_dict(cls, raw: Mapping[str, Any] | None) -> RolloutStatus:
         """Parse Argo's wire form; raises ValueError naming the first malformed field."""
         where = "status"
-        data = _mapping(raw or {}, where)
+        data = wire.mapping(raw or {}, where)
         phase = data.get("phase")
         observed_generation = data.get("observedGeneration")
         # Argo writes a string; tolerate a number written by other tools.
@@ -632,55 +550,55 @@ class RolloutStatus:
         canary = data.get("canary")
         blue_green = data.get("blueGreen")
         return cls(
-            phase=_enum(RolloutPhase, phase, f"{where}.phase") if phase else None,
-            message=_str(data, "message", where),
+            phase=wire.enum_value(RolloutPhase, phase, f"{where}.phase") if phase else None,
+            message=wire.optional_str(data, "message", where),
             observed_generation=observed_generation,
-            current_pod_hash=_str(data, "currentPodHash", where),
-            stable_rs=_str(data, "stableRS", where),
-            current_step_index=_int(data, "currentStepIndex", where),
-            current_step_hash=_str(data, "currentStepHash", where),
+            current_pod_hash=wire.optional_str(data, "currentPodHash", where),
+            stable_rs=wire.optional_str(data, "stableRS", where),
+            current_step_index=wire.optional_int(data, "currentStepIndex", where),
+            current_step_hash=wire.optional_str(data, "currentStepHash", where),
             pause_conditions=tuple(
                 PauseCondition.from_dict(entry, where=f"{where}.pauseConditions[{index}]")
-                for index, entry in enumerate(_list(data, "pauseConditions", where))
+                for index, entry in enumerate(wire.list_of(data, "pauseConditions", where))
             ),
-            controller_pause=_bool(data, "controllerPause", where),
-            abort=_bool(data, "abort", where),
-            aborted_at=_time(data, "abortedAt", where),
-            promote_full=_bool(data, "promoteFull", where),
-            replicas=_int(data, "replicas", where) or 0,
-            updated_replicas=_int(data, "updatedReplicas", where) or 0,
-            ready_replicas=_int(data, "readyReplicas", where) or 0,
-            available_replicas=_int(data, "availableReplicas", where) or 0,
-            hpa_replicas=_int(data, "HPAReplicas", where) or 0,
-            selector=_str(data, "selector", where),
+            controller_pause=wire.boolean(data, "controllerPause", where),
+            abort=wire.boolean(data, "abort", where),
+            aborted_at=wire.timestamp(data, "abortedAt", where),
+            promote_full=wire.boolean(data, "promoteFull", where),
+            replicas=wire.optional_int(data, "replicas", where) or 0,
+            updated_replicas=wire.optional_int(data, "updatedReplicas", where) or 0,
+            ready_replicas=wire.optional_int(data, "readyReplicas", where) or 0,
+            available_replicas=wire.optional_int(data, "availableReplicas", where) or 0,
+            hpa_replicas=wire.optional_int(data, "HPAReplicas", where) or 0,
+            selector=wire.optional_str(data, "selector", where),
             canary=CanaryStatus.from_dict(canary) if canary is not None else CanaryStatus(),
             blue_green=BlueGreenStatus.from_dict(blue_green) if blue_green is not None else BlueGreenStatus(),
-            restarted_at=_time(data, "restartedAt", where),
-            collision_count=_int(data, "collisionCount", where),
-            workload_observed_generation=_str(data, "workloadObservedGeneration", where),
+            restarted_at=wire.timestamp(data, "restartedAt", where),
+            collision_count=wire.optional_int(data, "collisionCount", where),
+            workload_observed_generation=wire.optional_str(data, "workloadObservedGeneration", where),
             conditions=tuple(
                 Condition.from_dict(entry, where=f"{where}.conditions[{index}]")
-                for index, entry in enumerate(_list(data, "conditions", where))
+                for index, entry in enumerate(wire.list_of(data, "conditions", where))
             ),
             extra=copy.deepcopy({key: value for key, value in data.items() if key not in _STATUS_KEYS}),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = copy.deepcopy(dict(self.extra))
-        _put(out, "phase", self.phase.value if self.phase else None)
-        _put(out, "message", self.message)
-        _put(out, "observedGeneration", self.observed_generation)
-        _put(out, "currentPodHash", self.current_pod_hash)
-        _put(out, "stableRS", self.stable_rs)
-        _put(out, "currentStepIndex", self.current_step_index)
-        _put(out, "currentStepHash", self.current_step_hash)
+        wire.put(out, "phase", self.phase.value if self.phase else None)
+        wire.put(out, "message", self.message)
+        wire.put(out, "observedGeneration", self.observed_generation)
+        wire.put(out, "currentPodHash", self.current_pod_hash)
+        wire.put(out, "stableRS", self.stable_rs)
+        wire.put(out, "currentStepIndex", self.current_step_index)
+        wire.put(out, "currentStepHash", self.current_step_hash)
         if self.pause_conditions:
             out["pauseConditions"] = [condition.to_dict() for condition in self.pause_conditions]
         if self.controller_pause:
             out["controllerPause"] = True
         if self.abort:
             out["abort"] = True
-        _put_time(out, "abortedAt", self.aborted_at)
+        wire.put_time(out, "abortedAt", self.aborted_at)
         if self.promote_full:
             out["promoteFull"] = True
         out["replicas"] = self.replicas
@@ -688,16 +606,16 @@ class RolloutStatus:
         out["readyReplicas"] = self.ready_replicas
         out["availableReplicas"] = self.available_replicas
         out["HPAReplicas"] = self.hpa_replicas
-        _put(out, "selector", self.selector)
+        wire.put(out, "selector", self.selector)
         canary = self.canary.to_dict()
         if canary:
             out["canary"] = canary
         blue_green = self.blue_green.to_dict()
         if blue_green:
             out["blueGreen"] = blue_green
-        _put_time(out, "restartedAt", self.restarted_at)
-        _put(out, "collisionCount", self.collision_count)
-        _put(out, "workloadObservedGeneration", self.workload_observed_generation)
+        wire.put_time(out, "restartedAt", self.restarted_at)
+        wire.put(out, "collisionCount", self.collision_count)
+        wire.put(out, "workloadObservedGeneration", self.workload_observed_generation)
         if self.conditions:
             out["conditions"] = [condition.to_dict() for condition in self.conditions]
         return out
