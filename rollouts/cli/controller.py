@@ -30,7 +30,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Importing the handler modules registers them with kopf.
-    from rollouts.handlers import operator, rollouts  # noqa: F401
+    from rollouts.handlers import analysisruns, operator, rollouts  # noqa: F401
 
     operator.OPTIONS.http_address = args.http_address
     operator.OPTIONS.workers = args.workers

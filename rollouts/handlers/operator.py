@@ -13,10 +13,12 @@ import concurrent.futures
 import dataclasses
 import inspect
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import kopf
 from aiohttp import web
 
@@ -24,6 +26,7 @@ from rollouts.kube import cache as kube_cache
 from rollouts.kube import client as kube_client
 from rollouts.kube import events as kube_events
 from rollouts.observability import metrics
+from rollouts.providers import base as providers_base
 from rollouts.reconcile import runtime as reconcile_runtime
 from rollouts.reconcile import workqueue
 
@@ -69,6 +72,13 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
         cache=kube_cache.ObjectCache(),
         events=kube_events.EventRecorder(clients.core),
         queues={name: workqueue.WorkQueue() for name in _reconcilers},
+        # One pool of HTTP connections for every web metric; closed in stop().
+        providers=providers_base.ProviderDeps(
+            kube=clients,
+            http=httpx.AsyncClient(),
+            insecure_http=httpx.AsyncClient(verify=False),
+            prometheus_address=os.environ.get("ARGO_ROLLOUTS_PROMETHEUS_ADDRESS") or None,
+        ),
     )
     memo["runtime"] = runtime
     memo["tasks"] = [asyncio.create_task(queue.run_timers()) for queue in runtime.queues.values()]
@@ -94,6 +104,10 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
     http: web.AppRunner | None = memo.get("http")
     if http is not None:
         await http.cleanup()
+    if runtime is not None:
+        for client in (runtime.providers.http, runtime.providers.insecure_http):
+            if client is not None:
+                await client.aclose()
     logger.info("rollwave controller stopped")
 
 

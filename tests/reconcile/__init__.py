@@ -1,0 +1,1 @@
+"""Orchestration: one reconcile pass, with the cluster and the providers replaced by in-process fakes."""
