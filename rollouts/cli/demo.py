@@ -56,12 +56,14 @@ def run(args: argparse.Namespace) -> int:
     _say(f"starting the controller in the background (log: {cluster.controller_dir / 'log'})")
     devcluster.start_daemon(
         name="controller",
+        # Only the demo's namespace: a cluster-wide controller would also act on what tests and benchmarks create.
         argv=[
             sys.executable,
             "-m",
             "rollouts.cli.main",
             "controller",
-            "--all-namespaces",
+            "--namespace",
+            NAMESPACE,
             "--http-address",
             f"127.0.0.1:{CONTROLLER_PORT}",
         ],

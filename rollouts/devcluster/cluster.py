@@ -282,7 +282,11 @@ def write_kwokctl_config(cluster: DevCluster) -> pathlib.Path:
                 "name": "kube-apiserver",
                 # No default route on these machines: the apiserver refuses to start without an explicit address.
                 "extraArgs": [{"key": "advertise-address", "value": "127.0.0.1"}],
-            }
+            },
+            # One instance each: leader election would only make a restarted component wait ~15 s for the lease
+            # its previous process still holds, with Jobs and Deployments stalled meanwhile.
+            {"name": "kube-controller-manager", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
+            {"name": "kube-scheduler", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
         ],
     }
     documents = [configuration, *stages.stage_documents(cluster.build_dir / "kwok-stages")]
@@ -310,12 +314,18 @@ def dead_components(cluster: DevCluster) -> list[str]:
 
 
 def start_kubernetes(cluster: DevCluster, *, say: Say = _say_to_stderr) -> None:
+    config = write_kwokctl_config(cluster)
+    cluster_dir = cluster.kwok_workdir / "clusters" / cluster.name
+    created_with = cluster.state_dir / "kwokctl.created.yaml"
+    if cluster_dir.exists() and (not created_with.exists() or created_with.read_text() != config.read_text()):
+        # kwokctl keeps the configuration a cluster was created with; a changed one (a new rollwave version) needs a
+        # new cluster. Test clusters hold nothing worth keeping.
+        say("kubernetes: the cluster configuration changed, recreating the cluster")
+        _kwokctl(cluster, "delete", "cluster", check=False)
     dead = dead_components(cluster)
     if api_is_ready(cluster) and not dead:
         say("kubernetes: already running")
     else:
-        config = write_kwokctl_config(cluster)
-        cluster_dir = cluster.kwok_workdir / "clusters" / cluster.name
         if cluster_dir.exists():
             # A crash or reboot left the cluster (or part of it) stopped: kwokctl starts what is missing, keeping
             # etcd's data; if that fails, the cluster is recreated.
@@ -347,6 +357,7 @@ def start_kubernetes(cluster: DevCluster, *, say: Say = _say_to_stderr) -> None:
             )
             if created.returncode != 0:
                 raise DevClusterError(f"kwokctl create cluster failed:\n{created.stdout}\n{created.stderr}")
+            created_with.write_text(config.read_text())
     _ensure_nodes(cluster, say=say)
     wait_for_service_account(cluster)
 

@@ -3,8 +3,10 @@
 kwok drops all of its default Stages as soon as one Stage is passed in, so we pass the full set ourselves:
 node initialisation and lease heartbeat and pod ready/delete come from kwok's module unchanged; pod-complete is kwok's
 with one extra selector term, so that a pod labelled ``rollwave.dev/fake-outcome: fail`` is not completed but failed
-by our ``pod-fail`` Stage instead. kwok's own chaos stage picks between competing Stages by weight and jitter,
-which would make a failing test Job flaky; a disjoint selector makes the outcome certain.
+by our ``pod-fail`` Stage instead, and pod-ready is kwok's with the same extra term, so that such a pod is never
+Ready, not even for a moment (a Ready instant would count as an available replica). kwok's own chaos stage picks
+between competing Stages by weight and jitter, which would make a failing test flaky; disjoint selectors make the
+outcome certain.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ FAIL_VALUE = "fail"
 _FROM_KWOK = (
     "node/fast/node-initialize.yaml",
     "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
-    "pod/fast/pod-ready.yaml",
     "pod/fast/pod-delete.yaml",
 )
+_FROM_KWOK_UNLESS_MARKED = ("pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml")
 
 _POD_FAIL_STATUS = """\
 {{ $now := Now }}
@@ -67,7 +69,8 @@ def pod_fail_stage() -> dict[str, Any]:
                 "matchExpressions": [
                     {"key": f'.metadata.labels["{FAIL_LABEL}"]', "operator": "In", "values": [FAIL_VALUE]},
                     {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
-                    {"key": ".status.phase", "operator": "In", "values": ["Running"]},
+                    {"key": ".status.phase", "operator": "In", "values": ["Pending", "Running"]},
+                    {"key": ".spec.nodeName", "operator": "Exists"},
                 ]
             },
             "next": {"statusTemplate": _POD_FAIL_STATUS},
@@ -78,9 +81,9 @@ def pod_fail_stage() -> dict[str, Any]:
 def stage_documents(kwok_stage_dir: pathlib.Path) -> list[dict[str, Any]]:
     """All Stage objects for the cluster, read from kwok's stage folder (kept beside the built binaries)."""
     documents = [yaml.safe_load((kwok_stage_dir / relative).read_text()) for relative in _FROM_KWOK]
-    complete = yaml.safe_load((kwok_stage_dir / "pod/fast/pod-complete.yaml").read_text())
-    complete["spec"]["selector"]["matchExpressions"].append(_not_marked_to_fail())
-    documents.append(complete)
-    # A marked pod first becomes Running like any other (kwok's pod-ready), then fails, as a crashing container does.
+    for relative in _FROM_KWOK_UNLESS_MARKED:
+        stage = yaml.safe_load((kwok_stage_dir / relative).read_text())
+        stage["spec"]["selector"]["matchExpressions"].append(_not_marked_to_fail())
+        documents.append(stage)
     documents.append(pod_fail_stage())
     return documents
