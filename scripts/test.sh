@@ -8,7 +8,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "==> static checks: ruff, mypy --strict, import-linter" >&2
 ruff check .
 ruff format --check .
-mypy --strict rollouts
+mypy --strict rollouts benchmarks
 lint-imports
 echo "==> local control plane (built once, then cached)" >&2
 rollwave dev up
