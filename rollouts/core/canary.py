@@ -117,6 +117,7 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
             current_step_index=len(strategy.steps) if strategy.steps else None,
         )
     _handle_abort_and_retry(view, work, now=now)
+    _drop_stray_step_pause(work, step_count=len(strategy.steps))
 
     new_rs = _find(view.replica_sets, new_hash)
     stable_hash = work.status.stable_rs
@@ -333,6 +334,16 @@ def _detect_new_template(
             abort=False if not done else status.abort,
             promote_full=False if not done else status.promote_full,
         )
+
+
+def _drop_stray_step_pause(work: _Pass, *, step_count: int) -> None:
+    """A step pause past the last step (left by a write from a stale read) has no step to hold: drop it."""
+    index = work.status.current_step_index
+    if index is not None and index < step_count:
+        return
+    kept = tuple(p for p in work.status.pause_conditions if p.reason != model.PauseReason.CANARY_PAUSE_STEP)
+    if kept != work.status.pause_conditions:
+        work.status = dataclasses.replace(work.status, pause_conditions=kept, controller_pause=bool(kept))
 
 
 def _handle_abort_and_retry(view: CanaryView, work: _Pass, *, now: datetime.datetime) -> None:

@@ -59,18 +59,26 @@ def patch_status(
     old_status: Mapping[str, Any] | None,
     new_status: Mapping[str, Any],
     subresource: bool = True,
-) -> bool:
-    """Writes the difference as one merge patch; returns False (and sends nothing) when there is none."""
+    resource_version: str | None = None,
+) -> dict[str, Any] | None:
+    """Writes the difference as one merge patch and returns the stored object; None (nothing sent) when there is
+    no difference.
+
+    With `resource_version`, the server applies the patch only to that version of the object and answers 409
+    (`errors.Conflict`) otherwise: a patch computed from a stale read must not undo what happened since (a promote
+    clearing a pause, say). The caller reads again and decides again.
+    """
     patch = merge_patch(old_status, new_status)
     if not patch:
-        return False
+        return None
+    body: dict[str, Any] = {"status": patch}
+    if resource_version:
+        body["metadata"] = {"resourceVersion": resource_version}
     if subresource:
-        custom.patch_namespaced_custom_object_status(
-            *group_version, namespace, plural, name, {"status": patch}
-        )
+        result = custom.patch_namespaced_custom_object_status(*group_version, namespace, plural, name, body)
     else:
-        custom.patch_namespaced_custom_object(*group_version, namespace, plural, name, {"status": patch})
-    return True
+        result = custom.patch_namespaced_custom_object(*group_version, namespace, plural, name, body)
+    return cast(dict[str, Any], result)
 
 
 @errors.translated

@@ -23,6 +23,7 @@ from rollouts.reconcile import runtime as reconcile_runtime
 logger = logging.getLogger("rollwave.rollout")
 
 EFFECT_RETRY_SECONDS = 5.0
+STALE_RETRY_SECONDS = 0.5
 
 # Unsupported fields that change what a rollout does: acting without them would not be the rollout the user wrote.
 _BLOCKING_PREFIXES = (
@@ -68,20 +69,30 @@ def reconcile(key: kube_cache.ObjectKey, runtime: reconcile_runtime.Runtime) -> 
         )
         logger.warning("rollout %s/%s: effect failed: %s", rollout.namespace, rollout.name, err.message)
         return EFFECT_RETRY_SECONDS
+    try:
+        stored = custom.patch_status(
+            runtime.clients.custom,
+            group_version=custom.ARGO,
+            plural="rollouts",
+            namespace=rollout.namespace or "",
+            name=rollout.name,
+            old_status=body.get("status"),
+            new_status=decision.status.to_dict(),
+            resource_version=body["metadata"].get("resourceVersion"),
+        )
+    except errors.Conflict:
+        # We decided from a stale copy (the object changed since, e.g. a promote): the watch event carrying the
+        # newer version queues this Rollout again; decide from that instead of overwriting it.
+        return STALE_RETRY_SECONDS
+    if stored is not None:
+        # The next pass may be woken by its timer before the watch delivers our own write: give it our write.
+        runtime.cache.put("rollouts", stored)
+    # After the write: a pass whose status was refused must not announce what it did not record.
     for note in decision.events:
         runtime.events.record(body, reason=note.reason, message=note.message, warning=note.warning)
         metrics.rollout_events_total.labels(
             type="Warning" if note.warning else "Normal", reason=note.reason
         ).inc()
-    custom.patch_status(
-        runtime.clients.custom,
-        group_version=custom.ARGO,
-        plural="rollouts",
-        namespace=rollout.namespace or "",
-        name=rollout.name,
-        old_status=body.get("status"),
-        new_status=decision.status.to_dict(),
-    )
     _export_metrics(rollout, decision.status)
     return decision.requeue_after.total_seconds() if decision.requeue_after is not None else None
 

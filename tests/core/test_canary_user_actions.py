@@ -190,3 +190,19 @@ class TestScalingMidUpdate:
         assert cluster.split() == {v1: 7}
         assert cluster.status.phase == model.RolloutPhase.HEALTHY
         assert not cluster.events_with("RolloutUpdated")
+
+
+def test_a_step_pause_left_past_the_last_step_is_dropped() -> None:
+    """A status written from a stale read can leave a CanaryPauseStep behind a finished rollout; it must not hold it."""
+    cluster = sim.deployed(sim.rollout_manifest(replicas=4, steps=[{"setWeight": 50}, {"pause": {}}]))
+    cluster.set_image("web:v2")
+    cluster.settle(max_passes=30)
+    cluster.promote()
+    cluster.settle(max_passes=30)
+    assert cluster.status.phase == model.RolloutPhase.HEALTHY
+    stray = {"reason": "CanaryPauseStep", "startTime": "2026-01-01T00:00:00Z"}
+    cluster.rollout["status"]["pauseConditions"] = [stray]
+    cluster.rollout["status"]["controllerPause"] = True
+    cluster.step()
+    assert cluster.status.pause_conditions == ()
+    assert cluster.status.phase == model.RolloutPhase.HEALTHY
