@@ -98,6 +98,7 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
     if runtime is not None:
         for queue in runtime.queues.values():
             queue.close()
+        await asyncio.to_thread(runtime.events.flush)
     for task in memo.get("tasks", []):
         task.cancel()
     await asyncio.gather(*memo.get("tasks", []), return_exceptions=True)
@@ -176,6 +177,12 @@ def on_rollout_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
 def on_replica_set_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
     _observe("replicasets", None, event, memo)
     _enqueue_owner("Rollout", "rollouts", dict(event["object"]), memo)
+
+
+@kopf.on.event("", "v1", "services")
+def on_service_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
+    # Cached so that a reconcile reads the steered Services without two GETs per pass.
+    _observe("services", None, event, memo)
 
 
 @kopf.on.event(GROUP, VERSION, "analysisruns")

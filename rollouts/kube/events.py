@@ -6,6 +6,7 @@ creating another, so a condition re-checked every 20 s does not flood the namesp
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import threading
 import uuid
@@ -21,13 +22,26 @@ _DEDUPE_WINDOW = datetime.timedelta(minutes=10)
 
 
 class EventRecorder:
+    """Sends Events from one background thread, so a reconcile never waits for them (they are a third of its API
+    calls); one thread keeps them in the order they were recorded."""
+
     def __init__(self, core: CoreV1Api) -> None:
         self._core = core
         self._lock = threading.Lock()
         self._recent: dict[tuple[str, str, str, str], tuple[str, int, datetime.datetime]] = {}
+        self._sender = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
 
     def record(self, obj: Mapping[str, Any], *, reason: str, message: str, warning: bool = False) -> None:
-        """Records an Event on `obj` (a full API object dict). Never raises: an Event is not worth a failed reconcile."""
+        """Queues an Event on `obj` (a full API object dict); returns at once."""
+        snapshot = {key: obj.get(key) for key in ("apiVersion", "kind")} | {"metadata": dict(obj["metadata"])}
+        self._sender.submit(self.send, snapshot, reason=reason, message=message, warning=warning)
+
+    def flush(self, timeout: float = 10) -> None:
+        """Waits until every queued Event was sent (for shutdown and tests)."""
+        self._sender.submit(lambda: None).result(timeout=timeout)
+
+    def send(self, obj: Mapping[str, Any], *, reason: str, message: str, warning: bool = False) -> None:
+        """Records an Event on `obj` now. Never raises: an Event is not worth a failed reconcile."""
         meta = obj.get("metadata", {})
         namespace = meta.get("namespace") or "default"
         now = datetime.datetime.now(datetime.UTC)

@@ -195,7 +195,10 @@ def _read_services(
         names = [n for n in (strategy.canary_service, strategy.stable_service) if n]
     found: dict[str, workloads.ServiceView | None] = {}
     for name in names:
-        raw = services.get(runtime.clients.core, namespace=rollout.namespace or "", name=name)
+        # The watch cache first; a miss may only mean the watch has not listed it yet, so ask the API server.
+        raw = runtime.cache.get("services", (rollout.namespace or "", name)) or services.get(
+            runtime.clients.core, namespace=rollout.namespace or "", name=name
+        )
         found[name] = workloads.ServiceView.from_dict(raw) if raw is not None else None
     return found
 
