@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rollouts.core import conditions as cond
-from rollouts.core import decisions, hashing, phase, replicas
+from rollouts.core import decisions, hashing, phase, podtemplates, replicas
 from rollouts.model import analysis, fields, workloads
 from rollouts.model import rollout as model
 
@@ -104,7 +104,7 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
     if view.replicas_unset:
         # Written back so that an HPA, which scales through /scale and reads spec.replicas, has a value to start from.
         work.effects.append(decisions.SetRolloutReplicas(replicas=spec.replicas))
-    new_hash = hashing.pod_template_hash(spec.template, collision_count=work.status.collision_count)
+    new_hash = _revision_hash(view.replica_sets, spec.template, collision_count=work.status.collision_count)
     step_hash = hashing.steps_hash(list(strategy.raw_steps))
     _detect_new_template(view, work, new_hash=new_hash, step_hash=step_hash, now=now)
     if work.status.promote_full and work.status.stable_rs != new_hash:
@@ -396,6 +396,23 @@ def _handle_abort_and_retry(view: CanaryView, work: _Pass, *, now: datetime.date
 
 # ---------------------------------------------------------------------------------------------------------------
 # ReplicaSets
+
+
+def _revision_hash(
+    replica_sets: Sequence[workloads.ReplicaSetView],
+    template: Mapping[str, Any],
+    *,
+    collision_count: int | None,
+) -> str:
+    """The pod-template hash of the revision `template` is: its own hash, or the hash of an existing ReplicaSet
+    that runs the same pods (an undo copies a stored template back, server defaults and all)."""
+    own = hashing.pod_template_hash(template, collision_count=collision_count)
+    if any(rs.pod_template_hash == own for rs in replica_sets):
+        return own
+    for rs in sorted(replica_sets, key=lambda rs: rs.revision or 0, reverse=True):
+        if rs.pod_template_hash and podtemplates.same_pods(rs.template, template):
+            return rs.pod_template_hash
+    return own
 
 
 def _find(

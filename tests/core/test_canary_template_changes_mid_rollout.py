@@ -8,6 +8,7 @@ equal to `stableRS` emits SkipSteps and sets `currentStepIndex=len(steps)`. Sema
 
 from __future__ import annotations
 
+import copy
 import datetime
 from typing import Any
 
@@ -197,3 +198,34 @@ def test_observed_generation_follows_every_spec_edit() -> None:
     cluster.set_image("web:v3")
     decision = cluster.step(cluster.now + SECOND)
     assert decision.status.observed_generation == str(generation + 1)
+
+
+def test_undo_with_the_stored_template_reuses_the_old_revision() -> None:
+    """`undo` copies a ReplicaSet's stored template (API-server defaults included) back into the Rollout; that is
+    the old revision again, not a new one, so it is a rollback to stable without steps."""
+    cluster = sim.deployed(sim.rollout_manifest(replicas=4, steps=[{"setWeight": 50}, {"pause": {}}]))
+    v1 = cluster.status.stable_rs
+    assert v1 is not None
+    cluster.set_image("web:v2")
+    cluster.settle(max_passes=30)
+    stored = copy.deepcopy(cluster.replica_sets[f"web-{v1}"]["spec"]["template"])
+    del stored["metadata"]["labels"]["rollouts-pod-template-hash"]
+    container = stored["spec"]["containers"][0]
+    container.update(
+        imagePullPolicy="IfNotPresent",
+        resources={},
+        terminationMessagePath="/dev/termination-log",
+        terminationMessagePolicy="File",
+    )
+    stored["spec"].update(
+        restartPolicy="Always",
+        dnsPolicy="ClusterFirst",
+        schedulerName="default-scheduler",
+        securityContext={},
+        terminationGracePeriodSeconds=30,
+    )
+    cluster.edit_spec(lambda spec: spec.__setitem__("template", stored))
+    cluster.settle(max_passes=30)
+    assert cluster.status.current_pod_hash == v1 == cluster.status.stable_rs
+    assert len(cluster.replica_sets) == 2
+    assert cluster.events_with("SkipSteps")
