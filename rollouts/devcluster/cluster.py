@@ -274,8 +274,6 @@ def write_kwokctl_config(cluster: DevCluster) -> pathlib.Path:
             "etcdBinary": str(b / "etcd"),
             "kubeVersion": f"v{K8S_VERSION}",
             "etcdVersion": ETCD_VERSION.lstrip("v"),
-            # kwok renews node leases; without them the controller-manager would evict every pod after a while.
-            "nodeLeaseDurationSeconds": 40,
         },
         "componentsPatches": [
             {
@@ -287,6 +285,10 @@ def write_kwokctl_config(cluster: DevCluster) -> pathlib.Path:
             # its previous process still holds, with Jobs and Deployments stalled meanwhile.
             {"name": "kube-controller-manager", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
             {"name": "kube-scheduler", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
+            # kwok holds a lease per node and a restarted kwok waits for its predecessor's to expire before it runs
+            # any pod: kwokctl's 200 s would stall a recovered cluster for minutes. Leases stay on (without them the
+            # controller-manager would evict every pod after a while), just short.
+            {"name": "kwok-controller", "extraArgs": [{"key": "node-lease-duration-seconds", "value": "15"}]},
         ],
     }
     documents = [configuration, *stages.stage_documents(cluster.build_dir / "kwok-stages")]
