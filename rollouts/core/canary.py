@@ -716,17 +716,20 @@ def _pause_step(work: _Pass, step: model.Pause, *, now: datetime.datetime) -> bo
             # We paused, and the pause condition is gone: a person promoted the rollout.
             work.status = dataclasses.replace(status, controller_pause=False)
             return True
+        # The start is stored to the second (as status timestamps are); the pause ends at that stored start plus
+        # its duration, so wake for exactly then rather than a whole duration from the precise now.
+        started = now.replace(microsecond=0)
         work.status = dataclasses.replace(
             status,
             pause_conditions=(
                 *status.pause_conditions,
-                model.PauseCondition(reason=model.PauseReason.CANARY_PAUSE_STEP, start_time=now),
+                model.PauseCondition(reason=model.PauseReason.CANARY_PAUSE_STEP, start_time=started),
             ),
             controller_pause=True,
         )
         work.event("RolloutPaused", "Rollout is paused (CanaryPauseStep)")
         if step.duration is not None:
-            work.wake(step.duration)
+            work.wake(started + step.duration - now)
         return False
     if step.duration is None:
         return False

@@ -39,7 +39,7 @@ def reconcile(key: kube_cache.ObjectKey, runtime: reconcile_runtime.Runtime) -> 
     body = runtime.cache.get("rollouts", key)
     if body is None:
         return None  # deleted: owner references let the garbage collector remove the ReplicaSets
-    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    now = datetime.datetime.now(datetime.UTC)
     parsed = model.parse_rollout(body)
     if parsed.value is None:
         _write_unparseable(body, parsed.issues, runtime=runtime, now=now)

@@ -335,3 +335,20 @@ def test_the_simulator_docstring_example() -> None:
     cluster.promote()
     cluster.settle()
     assert (cluster.status.phase, cluster.split()) == (model.RolloutPhase.HEALTHY, {v1: 0, v2: 10})
+
+
+def test_a_timed_pause_wakes_at_its_recorded_start_plus_duration() -> None:
+    """Status stores the pause start to the second; the wake-up is computed from that stored start, so a pause
+    reached at 10.7 s with 5 s to wait wakes at 15.0 s, not 15.7 s."""
+    import datetime
+
+    cluster = sim.deployed(
+        sim.rollout_manifest(replicas=2, steps=[{"setWeight": 50}, {"pause": {"duration": 5}}])
+    )
+    cluster.set_image("web:v2")
+    cluster.settle(max_passes=30, until=lambda c: c.status.current_step_index == 1)
+    precise = cluster.now.replace(microsecond=0) + datetime.timedelta(milliseconds=700)
+    decision = cluster.step(precise)
+    (pause,) = decision.status.pause_conditions
+    assert pause.start_time == precise.replace(microsecond=0)
+    assert decision.requeue_after == datetime.timedelta(seconds=4, milliseconds=300)
