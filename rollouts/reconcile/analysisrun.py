@@ -331,7 +331,9 @@ async def take_measurement(
         run_name=run.name,
         run_uid=run.uid or "",
         measurement_index=measurement_index(result),
-        now=_clock(),
+        # Precise, not the stored second: a query evaluated at the rounded-down second can fall before the newest
+        # sample and find no data that Prometheus has.
+        now=datetime.datetime.now(datetime.UTC),
     )
     try:
         provider = registry.create(metric.provider.kind, deps=deps)

@@ -118,7 +118,7 @@ def test_a_prometheus_metric_succeeds_against_the_real_prometheus(
     status = _completed(namespace, name)
     assert status["phase"] == "Successful", status
     [result] = status["metricResults"]
-    assert (result["count"], result["successful"], result["error"]) == (2, 2, 0)
+    assert (result["count"], result["successful"], result["error"]) == (2, 2, 0), result
     assert [m["value"] for m in result["measurements"]] == [f"[{SUCCESS_RATIO}]"] * 2
     assert result["metadata"] == {"ResolvedPrometheusQuery": exporter}
 
