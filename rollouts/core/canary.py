@@ -26,7 +26,7 @@ from rollouts.core import decisions, hashing, phase, podtemplates, replicas
 from rollouts.model import analysis, fields, workloads
 from rollouts.model import rollout as model
 
-HASH_LABEL = "rollouts-pod-template-hash"
+HASH_LABEL = workloads.POD_TEMPLATE_HASH_LABEL
 INVALID_REFERENCE_RETRY = datetime.timedelta(seconds=20)
 
 

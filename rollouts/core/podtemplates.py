@@ -22,7 +22,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-HASH_LABEL = "rollouts-pod-template-hash"
+from rollouts.model import workloads
+
+HASH_LABEL = workloads.POD_TEMPLATE_HASH_LABEL
 
 _POD_DEFAULTS: dict[str, Any] = {
     "restartPolicy": "Always",

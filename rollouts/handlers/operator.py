@@ -25,6 +25,7 @@ from aiohttp import web
 from rollouts.kube import cache as kube_cache
 from rollouts.kube import client as kube_client
 from rollouts.kube import events as kube_events
+from rollouts.model import workloads
 from rollouts.observability import metrics
 from rollouts.providers import base as providers_base
 from rollouts.reconcile import runtime as reconcile_runtime
@@ -33,7 +34,7 @@ from rollouts.reconcile import workqueue
 logger = logging.getLogger("rollwave")
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
-HASH_LABEL = "rollouts-pod-template-hash"
+HASH_LABEL = workloads.POD_TEMPLATE_HASH_LABEL
 
 # A reconciler is either blocking (run in a worker thread: the kubernetes client is synchronous) or a coroutine
 # function (awaited on the loop: analysis providers are async and offload their own blocking calls).

@@ -9,10 +9,11 @@ from kubernetes.client import AppsV1Api
 from kubernetes.client.exceptions import ApiException
 
 from rollouts.kube import errors
+from rollouts.model import workloads
 
 REVISION_ANNOTATION = "rollout.argoproj.io/revision"
 DESIRED_REPLICAS_ANNOTATION = "rollout.argoproj.io/desired-replicas"
-HASH_LABEL = "rollouts-pod-template-hash"
+HASH_LABEL = workloads.POD_TEMPLATE_HASH_LABEL
 
 
 def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:

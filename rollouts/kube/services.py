@@ -8,8 +8,9 @@ from kubernetes.client import CoreV1Api
 from kubernetes.client.exceptions import ApiException
 
 from rollouts.kube import errors
+from rollouts.model import workloads
 
-HASH_LABEL = "rollouts-pod-template-hash"
+HASH_LABEL = workloads.POD_TEMPLATE_HASH_LABEL
 MANAGED_BY_ANNOTATION = "argo-rollouts.argoproj.io/managed-by-rollouts"
 
 
