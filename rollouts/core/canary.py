@@ -1,7 +1,6 @@
 """The canary strategy as one pure function: `decide(view, now=...) -> Decision`.
 
-The view is what the orchestrator read (the Rollout, its ReplicaSets, Services, pods and the current step's
-AnalysisRun); the Decision is the whole new status plus idempotent effects. The order of the checks follows Argo
+The view is what the orchestrator read (the Rollout, its ReplicaSets, Services, pods and its AnalysisRuns); the Decision is the whole new status plus idempotent effects. The order of the checks follows Argo
 Rollouts' reconcile: detect a new template or new steps, scale the ReplicaSets, point the Services, restart pods,
 then move through the steps at most one step per pass, then promote, then persist the status once.
 
@@ -22,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rollouts.core import conditions as cond
-from rollouts.core import decisions, hashing, phase, podtemplates, replicas
+from rollouts.core import decisions, hashing, phase, podtemplates, replicas, rollout_analysis
 from rollouts.model import analysis, fields, workloads
 from rollouts.model import rollout as model
 
@@ -40,25 +39,18 @@ class PodView:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class AnalysisRunRef:
-    """The AnalysisRun of the current analysis step, as far as the canary needs to know it."""
-
-    name: str
-    phase: str  # Argo's AnalysisPhase strings
-    message: str = ""
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CanaryView:
     rollout: model.Rollout
     replica_sets: tuple[workloads.ReplicaSetView, ...]
     services: Mapping[str, workloads.ServiceView | None]  # canary/stable Service by name; None when missing
     pods: tuple[PodView, ...] = ()  # only needed while a restart is pending
-    step_analysis_run: AnalysisRunRef | None = None
+    analysis_runs: tuple[rollout_analysis.AnalysisRunView, ...] = ()  # every run the Rollout owns
     replicas_unset: bool = False  # spec.replicas absent from the manifest (the model reads it as 1)
     # Invalid, or unsupported in a way that stops the rollout.
     blocking_issues: tuple[fields.FieldIssue, ...] = ()
     reported_issues: tuple[fields.FieldIssue, ...] = ()  # unsupported, reported, not acted on
+    # Objects the Rollout refers to that are missing or unusable (an AnalysisTemplate): blocking, and retried.
+    reference_issues: tuple[fields.FieldIssue, ...] = ()
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -86,7 +78,7 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
     work = _Pass(status=dataclasses.replace(rollout.status, observed_generation=str(rollout.generation)))
     _report_unsupported(view, work, now=now)
 
-    service_problems = _service_problems(view)
+    service_problems = [*_service_problems(view), *map(_issue_text, view.reference_issues)]
     if view.blocking_issues or service_problems:
         return _invalid(
             view,
@@ -127,6 +119,8 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
         # The stable ReplicaSet was deleted by hand: the new revision is all there is to run.
         stable_hash = None
     revision = _revision(view.replica_sets, new_rs)
+    # Before any scaling: a failed background run aborts this very pass.
+    _react_to_background_run(view, work, new_hash=new_hash, now=now)
 
     weight = desired_weight(strategy=strategy, status=work.status, new_hash=new_hash)
     canary_count, stable_count = _desired_counts(
@@ -175,10 +169,12 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
             others=others,
             canary_count=target_canary,
             stable_count=target_stable,
+            revision=revision,
             now=now,
         )
         _promote_if_done(view, work, new_rs=new_rs, new_hash=new_hash, revision=revision)
 
+    _manage_analysis_runs(view, work, new_rs=new_rs, new_hash=new_hash, revision=revision)
     _cleanup_history(work, spec=spec, others=others)
     status = _with_counts(
         work.status,
@@ -356,9 +352,16 @@ def _handle_abort_and_retry(view: CanaryView, work: _Pass, *, now: datetime.date
             work.status = dataclasses.replace(status, abort=False)
             return
         message = f"Rollout aborted update to revision {_revision_label(view, status.current_pod_hash)}"
-        run = status.canary.current_step_analysis_run_status
-        if run is not None and run.status in (analysis.AnalysisPhase.FAILED, analysis.AnalysisPhase.ERROR):
-            message += f": Step-based analysis phase {run.status.value.lower()}: {run.message or ''}"
+        for run, label in (
+            (status.canary.current_step_analysis_run_status, "Step-based"),
+            (status.canary.current_background_analysis_run_status, "Background"),
+        ):
+            if run is not None and run.status in (
+                analysis.AnalysisPhase.FAILED,
+                analysis.AnalysisPhase.ERROR,
+            ):
+                message += f": {label} analysis phase {run.status.value.lower()}: {run.message or ''}"
+                break
         if not was_aborted:
             work.event("RolloutAborted", message, warning=True)
         work.status = dataclasses.replace(
@@ -380,6 +383,12 @@ def _handle_abort_and_retry(view: CanaryView, work: _Pass, *, now: datetime.date
         work.event("RolloutRetry", "Retrying Rollout after abort")
         work.status = dataclasses.replace(
             status,
+            # The failed runs stay as they are; the retried steps start new ones.
+            canary=dataclasses.replace(
+                status.canary,
+                current_step_analysis_run_status=None,
+                current_background_analysis_run_status=None,
+            ),
             conditions=cond.mark_progress(
                 cond.set_condition(
                     status.conditions,
@@ -668,6 +677,7 @@ def _advance_step(
     others: Sequence[workloads.ReplicaSetView],
     canary_count: int,
     stable_count: int,
+    revision: int,
     now: datetime.datetime,
 ) -> None:
     strategy = view.rollout.spec.strategy
@@ -694,7 +704,7 @@ def _advance_step(
     elif isinstance(step, model.Pause):
         complete = _pause_step(work, step, now=now)
     elif isinstance(step, model.AnalysisStep):
-        complete = _analysis_step(view, work, now=now)
+        complete = _analysis_step(view, work, step=step, index=index, revision=revision, now=now)
     if not complete:
         return
     work.status = dataclasses.replace(work.status, current_step_index=index + 1)
@@ -745,46 +755,283 @@ def _pause_step(work: _Pass, step: model.Pause, *, now: datetime.datetime) -> bo
     return False
 
 
-def _analysis_step(view: CanaryView, work: _Pass, *, now: datetime.datetime) -> bool:
-    run = view.step_analysis_run
+# ---------------------------------------------------------------------------------------------------------------
+# AnalysisRuns (which run counts, names, trust: core.rollout_analysis)
+
+
+def _analysis_step(
+    view: CanaryView,
+    work: _Pass,
+    *,
+    step: model.AnalysisStep,
+    index: int,
+    revision: int,
+    now: datetime.datetime,
+) -> bool:
     status = work.status
-    if run is None:
-        return False
-    canary = dataclasses.replace(
-        status.canary,
-        current_step_analysis_run_status=model.AnalysisRunStatusRef(
-            name=run.name, status=analysis.AnalysisPhase(run.phase), message=run.message or None
-        ),
+    recorded = status.canary.current_step_analysis_run_status
+    run = rollout_analysis.current_run(
+        view.analysis_runs,
+        run_type=rollout_analysis.RunType.STEP,
+        pod_template_hash=status.current_pod_hash or "",
+        step_index=index,
+        recorded=recorded.name if recorded is not None else None,
     )
-    work.status = dataclasses.replace(status, canary=canary)
-    if run.phase == "Successful":
-        return True
-    if run.phase in ("Failed", "Error"):
-        work.status = dataclasses.replace(work.status, abort=True)
+    if run is None:
+        _start_run(
+            view,
+            work,
+            run_type=rollout_analysis.RunType.STEP,
+            step_index=index,
+            rollout_analysis_spec=step.analysis,
+            analysis_path=f"spec.strategy.canary.steps[{index}].analysis",
+            revision=revision,
+        )
+        return False
+    return _react_to_run(view, work, run, run_type=rollout_analysis.RunType.STEP, now=now)
+
+
+def _react_to_background_run(view: CanaryView, work: _Pass, *, new_hash: str, now: datetime.datetime) -> None:
+    strategy = view.rollout.spec.strategy
+    assert isinstance(strategy, model.CanaryStrategy)
+    if strategy.analysis is None or not _analysing(work.status, new_hash=new_hash):
+        return
+    recorded = work.status.canary.current_background_analysis_run_status
+    run = rollout_analysis.current_run(
+        view.analysis_runs,
+        run_type=rollout_analysis.RunType.BACKGROUND,
+        pod_template_hash=new_hash,
+        step_index=None,
+        recorded=recorded.name if recorded is not None else None,
+    )
+    if run is not None:
+        _react_to_run(view, work, run, run_type=rollout_analysis.RunType.BACKGROUND, now=now)
+
+
+def _analysing(status: model.RolloutStatus, *, new_hash: str) -> bool:
+    """Whether an update is under way whose analysis counts: not aborted, not promoted in full."""
+    return (
+        bool(status.stable_rs)
+        and status.stable_rs != new_hash
+        and not status.abort
+        and not status.promote_full
+    )
+
+
+def _run_record(
+    status: model.RolloutStatus, run_type: rollout_analysis.RunType
+) -> model.AnalysisRunStatusRef | None:
+    if run_type == rollout_analysis.RunType.STEP:
+        return status.canary.current_step_analysis_run_status
+    return status.canary.current_background_analysis_run_status
+
+
+def _with_run_record(
+    status: model.RolloutStatus, run_type: rollout_analysis.RunType, record: model.AnalysisRunStatusRef | None
+) -> model.RolloutStatus:
+    if run_type == rollout_analysis.RunType.STEP:
+        canary = dataclasses.replace(status.canary, current_step_analysis_run_status=record)
+    else:
+        canary = dataclasses.replace(status.canary, current_background_analysis_run_status=record)
+    return dataclasses.replace(status, canary=canary)
+
+
+def _start_run(
+    view: CanaryView,
+    work: _Pass,
+    *,
+    run_type: rollout_analysis.RunType,
+    step_index: int | None,
+    rollout_analysis_spec: model.RolloutAnalysis,
+    analysis_path: str,
+    revision: int,
+) -> str:
+    taken = {run.name for run in view.analysis_runs}
+    recorded = _run_record(work.status, run_type)
+    label = "Step" if run_type == rollout_analysis.RunType.STEP else "Background"
+    if recorded is not None and recorded.name not in taken:
         work.event(
-            f"AnalysisRun{run.phase}",
-            f"Step Analysis Run '{run.name}' Status New: '{run.phase}'",
+            "AnalysisRunDeleted",
+            f"{label} Analysis Run '{recorded.name}' no longer exists; starting a new one",
             warning=True,
         )
-        _handle_abort_and_retry(view, work, now=now)
-    elif run.phase == "Inconclusive" and not any(
-        p.reason == model.PauseReason.INCONCLUSIVE_ANALYSIS_RUN for p in status.pause_conditions
-    ):
-        if not status.controller_pause:
-            work.status = dataclasses.replace(
-                work.status,
-                pause_conditions=(
-                    *status.pause_conditions,
-                    model.PauseCondition(reason=model.PauseReason.INCONCLUSIVE_ANALYSIS_RUN, start_time=now),
-                ),
-                controller_pause=True,
+    pod_hash = work.status.current_pod_hash or ""
+    name = rollout_analysis.run_name(
+        rollout=view.rollout.name,
+        pod_template_hash=pod_hash,
+        revision=revision,
+        step_index=step_index,
+        taken=taken,
+    )
+    work.effects.append(
+        decisions.CreateAnalysisRun(
+            request=rollout_analysis.RunRequest(
+                name=name,
+                run_type=run_type,
+                step_index=step_index,
+                analysis=rollout_analysis_spec,
+                analysis_path=analysis_path,
+                pod_template_hash=pod_hash,
+                stable_pod_template_hash=work.status.stable_rs,
+                revision=revision,
             )
-            work.event("RolloutPaused", "Rollout is paused (InconclusiveAnalysisRun)")
-        else:
-            # Paused for it before and the condition was removed by a person: that promotes past the step.
-            work.status = dataclasses.replace(work.status, controller_pause=False)
+        )
+    )
+    work.status = _with_run_record(
+        work.status, run_type, model.AnalysisRunStatusRef(name=name, status=analysis.AnalysisPhase.PENDING)
+    )
+    return name
+
+
+def _react_to_run(
+    view: CanaryView,
+    work: _Pass,
+    run: rollout_analysis.AnalysisRunView,
+    *,
+    run_type: rollout_analysis.RunType,
+    now: datetime.datetime,
+) -> bool:
+    """Record the run and act on its phase; True when it lets the rollout go on (a step completes)."""
+    recorded = _run_record(work.status, run_type)
+    previous = recorded.status if recorded is not None and recorded.name == run.name else None
+    run_phase, message = run.phase, run.message
+    if run.distrust is not None:
+        run_phase, message = "Error", f"AnalysisRun '{run.name}' cannot be trusted: {run.distrust}"
+    work.status = _with_run_record(
+        work.status,
+        run_type,
+        model.AnalysisRunStatusRef(
+            name=run.name, status=analysis.AnalysisPhase(run_phase), message=message or None
+        ),
+    )
+    label = "Step" if run_type == rollout_analysis.RunType.STEP else "Background"
+    if run_phase == "Successful":
+        return True
+    if run_phase in ("Failed", "Error"):
+        text = f"{label} Analysis Run '{run.name}' Status New: '{run_phase}'"
+        if previous is not None and previous.value != run_phase:
+            text += f" Previous: '{previous.value}'"
+        metric = run.failing_metric()
+        if run.distrust is not None:
+            text += f": {message}"
+        elif metric is not None:
+            value = "no value" if metric.last_value is None else f"last value {metric.last_value}"
+            text += f': metric "{metric.name}" {metric.phase}, {value}'
+        work.event(f"AnalysisRun{run_phase}", text, warning=True)
+        work.status = dataclasses.replace(work.status, abort=True)
+        _handle_abort_and_retry(view, work, now=now)
+        return False
+    if run_phase == "Inconclusive":
+        if any(p.reason == model.PauseReason.INCONCLUSIVE_ANALYSIS_RUN for p in work.status.pause_conditions):
+            return False
+        if previous == analysis.AnalysisPhase.INCONCLUSIVE:
+            # We paused for this run before and a person removed the pause: they decided to go on. Our pause
+            # is over too, or the next pause step would read it as a promote.
+            work.status = dataclasses.replace(
+                work.status, controller_pause=bool(work.status.pause_conditions)
+            )
             return True
+        work.status = dataclasses.replace(
+            work.status,
+            pause_conditions=(
+                *work.status.pause_conditions,
+                model.PauseCondition(reason=model.PauseReason.INCONCLUSIVE_ANALYSIS_RUN, start_time=now),
+            ),
+            controller_pause=True,
+        )
+        work.event("RolloutPaused", "Rollout is paused (InconclusiveAnalysisRun)")
     return False
+
+
+def _manage_analysis_runs(
+    view: CanaryView,
+    work: _Pass,
+    *,
+    new_rs: workloads.ReplicaSetView | None,
+    new_hash: str,
+    revision: int,
+) -> None:
+    """Start the background run when it is due, stop runs that decide nothing any more, prune old ones."""
+    strategy = view.rollout.spec.strategy
+    assert isinstance(strategy, model.CanaryStrategy)
+    status = work.status
+    analysing = _analysing(status, new_hash=new_hash)
+    index = status.current_step_index if status.current_step_index is not None else len(strategy.steps)
+    deciding: set[str] = set()
+
+    step = strategy.steps[index] if analysing and index < len(strategy.steps) else None
+    if isinstance(step, model.AnalysisStep):
+        step_record = status.canary.current_step_analysis_run_status
+        step_run = rollout_analysis.current_run(
+            view.analysis_runs,
+            run_type=rollout_analysis.RunType.STEP,
+            pod_template_hash=new_hash,
+            step_index=index,
+            recorded=step_record.name if step_record is not None else None,
+        )
+        deciding.update(
+            name for name in (step_run and step_run.name, step_record and step_record.name) if name
+        )
+    elif not status.abort and status.canary.current_step_analysis_run_status is not None:
+        # Off an analysis step the record goes (Argo); an abort keeps it, as it says why.
+        work.status = _with_run_record(work.status, rollout_analysis.RunType.STEP, None)
+
+    background = strategy.analysis
+    background_record = work.status.canary.current_background_analysis_run_status
+    starting_step = background.starting_step if background is not None else None
+    if (
+        background is not None
+        and analysing
+        and new_rs is not None
+        and (starting_step is None or index >= starting_step)
+    ):
+        run = rollout_analysis.current_run(
+            view.analysis_runs,
+            run_type=rollout_analysis.RunType.BACKGROUND,
+            pod_template_hash=new_hash,
+            step_index=None,
+            recorded=background_record.name if background_record is not None else None,
+        )
+        if run is None:
+            deciding.add(
+                _start_run(
+                    view,
+                    work,
+                    run_type=rollout_analysis.RunType.BACKGROUND,
+                    step_index=None,
+                    rollout_analysis_spec=background,
+                    analysis_path="spec.strategy.canary.analysis",
+                    revision=revision,
+                )
+            )
+        else:
+            deciding.add(run.name)
+    elif (
+        background_record is not None
+        and not status.abort
+        and (not status.stable_rs or status.stable_rs == new_hash)
+    ):
+        # Promoted: the background run is over (terminated below, and it ends Successful).
+        work.status = _with_run_record(work.status, rollout_analysis.RunType.BACKGROUND, None)
+
+    for run in view.analysis_runs:
+        if not run.completed and not run.terminating and run.name not in deciding:
+            work.effects.append(decisions.TerminateAnalysisRun(name=run.name))
+    recorded = {
+        record.name
+        for record in (
+            work.status.canary.current_step_analysis_run_status,
+            work.status.canary.current_background_analysis_run_status,
+        )
+        if record is not None
+    }
+    for name in rollout_analysis.runs_to_delete(
+        view.analysis_runs,
+        keep=deciding | recorded,
+        successful_limit=view.rollout.spec.successful_run_history_limit,
+        unsuccessful_limit=view.rollout.spec.unsuccessful_run_history_limit,
+    ):
+        work.effects.append(decisions.DeleteAnalysisRun(name=name))
 
 
 def _promote_if_done(

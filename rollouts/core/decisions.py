@@ -12,6 +12,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from rollouts.core import rollout_analysis
 from rollouts.model import rollout as model
 
 
@@ -68,6 +69,27 @@ class EvictPod:
     name: str
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CreateAnalysisRun:
+    """Make the run `request` describes from its templates (create-if-missing: its name is decided here)."""
+
+    request: rollout_analysis.RunRequest
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TerminateAnalysisRun:
+    """Stop a run that no longer decides anything (`spec.terminate: true`)."""
+
+    name: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteAnalysisRun:
+    """A completed run beyond the Rollout's run history limits."""
+
+    name: str
+
+
 Effect = (
     CreateReplicaSet
     | ScaleReplicaSet
@@ -76,6 +98,9 @@ Effect = (
     | SetServiceSelector
     | SetRolloutReplicas
     | EvictPod
+    | CreateAnalysisRun
+    | TerminateAnalysisRun
+    | DeleteAnalysisRun
 )
 
 

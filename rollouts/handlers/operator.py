@@ -195,11 +195,24 @@ def on_analysis_run_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
 @kopf.on.event(GROUP, VERSION, "analysistemplates")
 def on_analysis_template_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
     _observe("analysistemplates", None, event, memo)
+    _enqueue_rollouts_in(event["object"]["metadata"].get("namespace"), memo)
 
 
 @kopf.on.event(GROUP, VERSION, "clusteranalysistemplates")
 def on_cluster_analysis_template_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
     _observe("clusteranalysistemplates", None, event, memo)
+    _enqueue_rollouts_in(None, memo)
+
+
+def _enqueue_rollouts_in(namespace: str | None, memo: kopf.Memo) -> None:
+    """A template appeared or changed: Rollouts waiting for it (InvalidSpec) look again. Templates change
+    rarely, so every Rollout in the namespace (all of them, for a cluster template) is simpler than an index."""
+    runtime = _runtime(memo)
+    if runtime is None or "rollouts" not in runtime.queues:
+        return
+    for key in runtime.cache.keys("rollouts"):
+        if namespace is None or key[0] == namespace:
+            runtime.queues["rollouts"].add(key)
 
 
 @kopf.on.event("rollwave.dev", "v1alpha1", "applications")

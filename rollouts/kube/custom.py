@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from kubernetes.client import CustomObjectsApi
+from kubernetes.client import CustomObjectsApi, V1DeleteOptions, V1Preconditions
 from kubernetes.client.exceptions import ApiException
 
 from rollouts.kube import errors
@@ -93,3 +93,69 @@ def patch(
 ) -> dict[str, Any]:
     result = custom.patch_namespaced_custom_object(*group_version, namespace, plural, name, dict(body))
     return cast(dict[str, Any], result)
+
+
+@errors.translated
+def get_cluster_scoped(
+    custom: CustomObjectsApi, *, group_version: tuple[str, str], plural: str, name: str
+) -> dict[str, Any] | None:
+    try:
+        found = custom.get_cluster_custom_object(*group_version, plural, name)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+    return cast(dict[str, Any], found)
+
+
+@errors.translated
+def create_if_missing(
+    custom: CustomObjectsApi,
+    *,
+    group_version: tuple[str, str],
+    plural: str,
+    namespace: str,
+    body: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    """Create-if-missing: None when an object of that name exists already (the caller named it deterministically)."""
+    try:
+        result = custom.create_namespaced_custom_object(*group_version, namespace, plural, dict(body))
+    except ApiException as err:
+        if err.status == 409:
+            return None
+        raise
+    return cast(dict[str, Any], result)
+
+
+@errors.translated
+def create(
+    custom: CustomObjectsApi,
+    *,
+    group_version: tuple[str, str],
+    plural: str,
+    namespace: str,
+    body: Mapping[str, Any],
+) -> dict[str, Any]:
+    result = custom.create_namespaced_custom_object(*group_version, namespace, plural, dict(body))
+    return cast(dict[str, Any], result)
+
+
+@errors.translated
+def delete(
+    custom: CustomObjectsApi,
+    *,
+    group_version: tuple[str, str],
+    plural: str,
+    namespace: str,
+    name: str,
+    uid: str | None = None,
+) -> bool:
+    """Deletes the object; with `uid`, only that incarnation of it (409 otherwise). False if it was gone."""
+    options = V1DeleteOptions(preconditions=V1Preconditions(uid=uid)) if uid else V1DeleteOptions()
+    try:
+        custom.delete_namespaced_custom_object(*group_version, namespace, plural, name, body=options)
+    except ApiException as err:
+        if err.status == 404:
+            return False
+        raise
+    return True

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from rollouts.core import canary, decisions
+from rollouts.core import canary, decisions, rollout_analysis
 from rollouts.kube import cache as kube_cache
 from rollouts.kube import custom, errors, pods, replicasets, services
 from rollouts.model import fields, workloads
@@ -46,6 +46,16 @@ def reconcile(key: kube_cache.ObjectKey, runtime: reconcile_runtime.Runtime) -> 
         return None
     rollout = parsed.value
     blocking, reported = classify_issues(parsed.issues, rollout=rollout)
+    strategy = rollout.spec.strategy
+    reference_issues = (
+        rollout_analysis.check_references(
+            strategy,
+            rollout=body,
+            templates=_referenced_templates(strategy, rollout=rollout, runtime=runtime),
+        )
+        if isinstance(strategy, model.CanaryStrategy) and not blocking
+        else ()
+    )
     view = canary.CanaryView(
         rollout=rollout,
         replica_sets=tuple(
@@ -54,10 +64,11 @@ def reconcile(key: kube_cache.ObjectKey, runtime: reconcile_runtime.Runtime) -> 
         ),
         services=_read_services(rollout, runtime=runtime) if not blocking else {},
         pods=_read_pods(rollout, runtime=runtime, now=now),
-        step_analysis_run=_step_analysis_run(rollout, runtime=runtime),
+        analysis_runs=_analysis_runs(rollout, runtime=runtime),
         replicas_unset=(body.get("spec") or {}).get("replicas") is None,
         blocking_issues=blocking,
         reported_issues=reported,
+        reference_issues=reference_issues,
     )
     decision = canary.decide(view, now=now)
     try:
@@ -175,6 +186,43 @@ def apply_effect(
             )
         case decisions.EvictPod():
             pods.delete(core, namespace=namespace, name=effect.name)
+        case decisions.CreateAnalysisRun():
+            templates = _referenced_templates(rollout.spec.strategy, rollout=rollout, runtime=runtime)
+            try:
+                run = rollout_analysis.build_run(effect.request, rollout=rollout_body, templates=templates)
+            except rollout_analysis.RunBuildError as err:
+                # Checked before deciding; only a template changed in between gets here. Retried.
+                raise errors.KubeError(f"cannot create AnalysisRun {effect.request.name}: {err}") from err
+            created = custom.create_if_missing(
+                runtime.clients.custom,
+                group_version=custom.ARGO,
+                plural="analysisruns",
+                namespace=namespace,
+                body=run,
+            )
+            if created is not None:
+                runtime.cache.put("analysisruns", created)
+        case decisions.TerminateAnalysisRun():
+            try:
+                stopped = custom.patch(
+                    runtime.clients.custom,
+                    group_version=custom.ARGO,
+                    plural="analysisruns",
+                    namespace=namespace,
+                    name=effect.name,
+                    body={"spec": {"terminate": True}},
+                )
+            except errors.NotFound:
+                return
+            runtime.cache.put("analysisruns", stopped)
+        case decisions.DeleteAnalysisRun():
+            custom.delete(
+                runtime.clients.custom,
+                group_version=custom.ARGO,
+                plural="analysisruns",
+                namespace=namespace,
+                name=effect.name,
+            )
         case decisions.SetRolloutReplicas():
             custom.patch(
                 runtime.clients.custom,
@@ -228,26 +276,66 @@ def _read_pods(
     return tuple(found)
 
 
-def _step_analysis_run(
+def _analysis_runs(
     rollout: model.Rollout, *, runtime: reconcile_runtime.Runtime
-) -> canary.AnalysisRunRef | None:
-    index = rollout.status.current_step_index
-    if index is None:
-        return None
-    for run in runtime.cache.owned_by("analysisruns", rollout.uid or ""):
-        labels = run["metadata"].get("labels") or {}
-        if (
-            labels.get("rollout-type") == "Step"
-            and labels.get("step-index") == str(index)
-            and labels.get(canary.HASH_LABEL) == rollout.status.current_pod_hash
-        ):
-            status = run.get("status") or {}
-            return canary.AnalysisRunRef(
-                name=run["metadata"]["name"],
-                phase=status.get("phase") or "Pending",
-                message=status.get("message") or "",
+) -> tuple[rollout_analysis.AnalysisRunView, ...]:
+    owned = {
+        run["metadata"]["name"]: run for run in runtime.cache.owned_by("analysisruns", rollout.uid or "")
+    }
+    canary_status = rollout.status.canary
+    for record in (
+        canary_status.current_step_analysis_run_status,
+        canary_status.current_background_analysis_run_status,
+    ):
+        # A run we recorded but the watch has not shown yet: ask the API server before calling it deleted.
+        if record is not None and record.name not in owned:
+            found = custom.get(
+                runtime.clients.custom,
+                group_version=custom.ARGO,
+                plural="analysisruns",
+                namespace=rollout.namespace or "",
+                name=record.name,
             )
-    return None
+            if found is not None and any(
+                ref.get("uid") == rollout.uid for ref in found["metadata"].get("ownerReferences") or []
+            ):
+                owned[record.name] = found
+    return tuple(rollout_analysis.AnalysisRunView.from_body(run) for run in owned.values())
+
+
+def _referenced_templates(
+    strategy: model.CanaryStrategy | model.BlueGreenStrategy,
+    *,
+    rollout: model.Rollout,
+    runtime: reconcile_runtime.Runtime,
+) -> dict[model.TemplateRef, Mapping[str, Any] | None]:
+    """The templates the Rollout's analyses name: from the watch cache, else from the API server."""
+    if not isinstance(strategy, model.CanaryStrategy):
+        return {}
+    found: dict[model.TemplateRef, Mapping[str, Any] | None] = {}
+    for _, analysis in rollout_analysis.referenced_analyses(strategy):
+        for ref in analysis.templates:
+            if ref in found:
+                continue
+            if ref.cluster_scope:
+                found[ref] = runtime.cache.get(
+                    "clusteranalysistemplates", ("", ref.name)
+                ) or custom.get_cluster_scoped(
+                    runtime.clients.custom,
+                    group_version=custom.ARGO,
+                    plural="clusteranalysistemplates",
+                    name=ref.name,
+                )
+            else:
+                namespace = rollout.namespace or ""
+                found[ref] = runtime.cache.get("analysistemplates", (namespace, ref.name)) or custom.get(
+                    runtime.clients.custom,
+                    group_version=custom.ARGO,
+                    plural="analysistemplates",
+                    namespace=namespace,
+                    name=ref.name,
+                )
+    return found
 
 
 def _write_unparseable(

@@ -28,7 +28,7 @@ import datetime
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from rollouts.core import canary, decisions
+from rollouts.core import canary, decisions, rollout_analysis
 from rollouts.model import fields, workloads
 from rollouts.model import rollout as model
 
@@ -150,8 +150,8 @@ class Cluster:
         self.now = now
         self.tick = tick
         self.passes = 0
-        # The step AnalysisRun by step index, as the orchestrator finds it (labels step-index + hash).
-        self.analysis_runs: dict[int, canary.AnalysisRunRef] = {}
+        # AnalysisRuns by name; the simulated analysis controller only does what tests tell it (set_run_phase).
+        self.analysis_runs: dict[str, dict[str, Any]] = {}
         self.blocking_issues = tuple(blocking_issues) if blocking_issues is not None else None
         self.reported_issues = tuple(reported_issues) if reported_issues is not None else None
         self.history: list[PassRecord] = []
@@ -224,10 +224,8 @@ class Cluster:
                 for rs_name, pods in self.pods.items()
                 for pod in pods
             ),
-            step_analysis_run=(
-                self.analysis_runs.get(rollout.status.current_step_index)
-                if rollout.status.current_step_index is not None
-                else None
+            analysis_runs=tuple(
+                rollout_analysis.AnalysisRunView.from_body(raw) for raw in self.analysis_runs.values()
             ),
             replicas_unset=self.rollout["spec"].get("replicas") is None,
             blocking_issues=self.blocking_issues if self.blocking_issues is not None else parsed.invalid,
@@ -306,7 +304,7 @@ class Cluster:
         twin.replica_sets = copy.deepcopy(self.replica_sets)
         twin.pods = copy.deepcopy(self.pods)
         twin.services = copy.deepcopy(self.services)
-        twin.analysis_runs = dict(self.analysis_runs)
+        twin.analysis_runs = copy.deepcopy(self.analysis_runs)
         twin.crash_on = set(self.crash_on)
         twin.history = []
         twin.events = []
@@ -433,8 +431,55 @@ class Cluster:
                         self.pods[rs_name] = remaining
                         self._sync_pods(rs_name)  # the ReplicaSet controller replaces the pod
                         return
+            case decisions.CreateAnalysisRun():
+                if effect.request.name in self.analysis_runs:
+                    return  # 409 AlreadyExists
+                templates = {
+                    ref: {"spec": {"metrics": [{"name": ref.name, "provider": {"web": {"url": "http://x"}}}]}}
+                    for ref in effect.request.analysis.templates
+                }
+                run = rollout_analysis.build_run(effect.request, rollout=self.rollout, templates=templates)
+                run["metadata"]["creationTimestamp"] = fields.format_timestamp(self.now)
+                self.analysis_runs[effect.request.name] = run
+            case decisions.TerminateAnalysisRun():
+                run = self.analysis_runs.get(effect.name)
+                if run is not None:
+                    run["spec"]["terminate"] = True
+                    if (run.get("status") or {}).get("phase") in (None, "Pending", "Running"):
+                        run["status"] = {"phase": "Successful", "message": "Run Terminated"}
+            case decisions.DeleteAnalysisRun():
+                self.analysis_runs.pop(effect.name, None)
             case _:
                 raise AssertionError(f"unknown effect {effect!r}")
+
+    def analysis_run(self, *, step_index: int | None) -> dict[str, Any]:
+        """The newest run of the current revision for an analysis step (or the background run, step_index None)."""
+        pod_hash = self.status.current_pod_hash
+        runs = [
+            raw
+            for raw in self.analysis_runs.values()
+            if raw["metadata"]["labels"].get(HASH_LABEL) == pod_hash
+            and raw["metadata"]["labels"].get(rollout_analysis.STEP_INDEX_LABEL)
+            == (None if step_index is None else str(step_index))
+        ]
+        assert runs, f"no AnalysisRun for step {step_index} of {pod_hash}"
+        return max(runs, key=lambda raw: (raw["metadata"]["creationTimestamp"], raw["metadata"]["name"]))
+
+    def set_run_phase(
+        self, phase: str, *, step_index: int | None, message: str = "", value: str | None = None
+    ) -> str:
+        """What the analysis controller would write: the run's phase and its metrics' results. Returns its name."""
+        run = self.analysis_run(step_index=step_index)
+        metrics = [
+            {
+                "name": metric["name"],
+                "phase": phase,
+                "measurements": [] if value is None else [{"phase": phase, "value": value}],
+            }
+            for metric in run["spec"]["metrics"]
+        ]
+        run["status"] = {"phase": phase, "message": message, "metricResults": metrics}
+        return str(run["metadata"]["name"])
 
     def settle(
         self,

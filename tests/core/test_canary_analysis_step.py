@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from rollouts.core import canary
 from rollouts.model import analysis
 from rollouts.model import rollout as model
 from tests.core import canary_sim as sim
@@ -38,11 +37,26 @@ def at_the_analysis_step() -> tuple[sim.Cluster, str, str]:
     return cluster, v1, v2
 
 
-def run(phase: str, message: str = "") -> canary.AnalysisRunRef:
-    return canary.AnalysisRunRef(name="web-v2-2-1", phase=phase, message=message)
+def run(cluster: sim.Cluster, phase: str, message: str = "", value: str | None = None) -> str:
+    return cluster.set_run_phase(phase, step_index=ANALYSIS_INDEX, message=message, value=value)
 
 
-def test_without_a_run_the_step_waits() -> None:
+def test_reaching_the_step_creates_its_run_named_and_labelled_like_argo() -> None:
+    cluster, _, v2 = at_the_analysis_step()
+    [created] = cluster.analysis_runs.values()
+    meta = created["metadata"]
+    assert meta["name"] == f"web-{v2}-2-{ANALYSIS_INDEX}"
+    assert meta["labels"]["rollout-type"] == "Step"
+    assert meta["labels"]["step-index"] == str(ANALYSIS_INDEX)
+    assert meta["labels"]["rollouts-pod-template-hash"] == v2
+    assert meta["annotations"]["rollout.argoproj.io/revision"] == "2"
+    assert meta["ownerReferences"][0]["kind"] == "Rollout" and meta["ownerReferences"][0]["controller"]
+    assert [m["name"] for m in created["spec"]["metrics"]] == ["success-rate"]
+    recorded = cluster.status.canary.current_step_analysis_run_status
+    assert recorded is not None and recorded.name == meta["name"]
+
+
+def test_while_the_run_has_no_result_the_step_waits() -> None:
     cluster, v1, v2 = at_the_analysis_step()
     for seconds in (1, 60, 3600):
         decision = cluster.step(cluster.now + datetime.timedelta(seconds=seconds))
@@ -55,18 +69,18 @@ def test_without_a_run_the_step_waits() -> None:
 @pytest.mark.parametrize("phase", ["Pending", "Running"])
 def test_an_unfinished_run_is_recorded_and_waited_for(phase: str) -> None:
     cluster, _, _ = at_the_analysis_step()
-    cluster.analysis_runs[ANALYSIS_INDEX] = run(phase)
+    name = run(cluster, phase)
     decision = cluster.step(cluster.now + SECOND)
     assert decision.status.current_step_index == ANALYSIS_INDEX
     recorded = decision.status.canary.current_step_analysis_run_status
     assert recorded is not None
-    assert (recorded.name, recorded.status) == ("web-v2-2-1", analysis.AnalysisPhase(phase))
+    assert (recorded.name, recorded.status) == (name, analysis.AnalysisPhase(phase))
     assert decision.status.phase == model.RolloutPhase.PROGRESSING
 
 
 def test_a_successful_run_completes_the_step() -> None:
     cluster, v1, v2 = at_the_analysis_step()
-    cluster.analysis_runs[ANALYSIS_INDEX] = run("Successful")
+    run(cluster, "Successful")
     decision = cluster.step(cluster.now + SECOND)
     assert decision.status.current_step_index == ANALYSIS_INDEX + 1
     completed = [e.message for e in decision.events if e.reason == "RolloutStepCompleted"]
@@ -80,7 +94,7 @@ def test_a_successful_run_completes_the_step() -> None:
 def test_a_failed_or_errored_run_aborts(phase: str, word: str) -> None:
     cluster, v1, v2 = at_the_analysis_step()
     why = 'Metric "success-rate" assessed Failed due to failed (2) > failureLimit (1)'
-    cluster.analysis_runs[ANALYSIS_INDEX] = run(phase, why)
+    name = run(cluster, phase, why, value="0.42")
     decision = cluster.step(cluster.now + SECOND)
 
     status = decision.status
@@ -95,7 +109,11 @@ def test_a_failed_or_errored_run_aborts(phase: str, word: str) -> None:
     )
     assert status.message == f"RolloutAborted: {progressing.message}"
     reasons = [e.reason for e in decision.events]
-    assert f"AnalysisRun{phase}" in reasons
+    [run_event] = [e for e in decision.events if e.reason == f"AnalysisRun{phase}"]
+    assert run_event.message == (
+        f"Step Analysis Run '{name}' Status New: '{phase}' Previous: 'Pending': "
+        f'metric "success-rate" {phase}, last value 0.42'
+    )
     assert reasons.count("RolloutAborted") == 1
     assert all(e.warning for e in decision.events if e.reason in ("RolloutAborted", f"AnalysisRun{phase}"))
     recorded = status.canary.current_step_analysis_run_status
@@ -110,7 +128,7 @@ def test_a_failed_or_errored_run_aborts(phase: str, word: str) -> None:
 
 def test_an_inconclusive_run_pauses() -> None:
     cluster, v1, v2 = at_the_analysis_step()
-    cluster.analysis_runs[ANALYSIS_INDEX] = run("Inconclusive")
+    run(cluster, "Inconclusive")
     decision = cluster.step(cluster.now + SECOND)
     status = decision.status
     assert (status.phase, status.message) == (model.RolloutPhase.PAUSED, "InconclusiveAnalysisRun")
@@ -135,7 +153,7 @@ def test_an_inconclusive_run_pauses() -> None:
 )
 def test_promoting_an_inconclusive_step_moves_on(how: str) -> None:
     cluster, v1, v2 = at_the_analysis_step()
-    cluster.analysis_runs[ANALYSIS_INDEX] = run("Inconclusive")
+    run(cluster, "Inconclusive")
     cluster.settle()
     if how == "cli":
         cluster.promote()
@@ -150,26 +168,32 @@ def test_promoting_an_inconclusive_step_moves_on(how: str) -> None:
 
 def test_promote_during_a_running_analysis_skips_it() -> None:
     cluster, v1, v2 = at_the_analysis_step()
-    cluster.analysis_runs[ANALYSIS_INDEX] = run("Running")
+    running = run(cluster, "Running")
     cluster.step(cluster.now + SECOND)
     cluster.promote()  # no pause condition: the CLI steps the index forward
     cluster.settle()
     assert (cluster.status.phase, cluster.status.current_step_index) == (model.RolloutPhase.PAUSED, 3)
     assert cluster.split() == {v1: 4, v2: 6}
+    # The skipped run decides nothing any more: it is stopped.
+    assert cluster.analysis_runs[running]["spec"].get("terminate") is True
+    assert cluster.status.canary.current_step_analysis_run_status is None
 
 
 def test_retry_after_a_failed_analysis_walks_the_steps_again() -> None:
     cluster, v1, v2 = at_the_analysis_step()
-    cluster.analysis_runs[ANALYSIS_INDEX] = run("Failed", "bad")
+    failed = run(cluster, "Failed", "bad")
     cluster.settle()
     assert cluster.status.abort
-    del cluster.analysis_runs[ANALYSIS_INDEX]  # the orchestrator starts a new run for the retried step
     cluster.retry()
     cluster.settle()
     assert not cluster.status.abort
     assert cluster.status.current_step_index == ANALYSIS_INDEX
     assert cluster.split() == {v1: 8, v2: 2}
-    cluster.analysis_runs[ANALYSIS_INDEX] = run("Successful")
+    # The failed run is not read again: the retried step has a run of its own, with Argo's suffix.
+    retried = cluster.analysis_run(step_index=ANALYSIS_INDEX)["metadata"]["name"]
+    assert retried == f"{failed}.1"
+    assert cluster.analysis_runs[failed]["status"]["phase"] == "Failed"
+    run(cluster, "Successful")
     cluster.settle()
     cluster.promote()
     cluster.settle()
