@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from rollouts import __version__
-from rollouts.cli import controller, demo, dev, rollouts
+from rollouts.cli import analysisruns, controller, demo, dev, rollouts
 
 
 def build_parser(*, prog: str = "rollwave") -> argparse.ArgumentParser:
@@ -24,7 +24,7 @@ def build_parser(*, prog: str = "rollwave") -> argparse.ArgumentParser:
     dev.register(commands)
     controller.register(commands)
     demo.register(commands)
-    rollouts.register(commands)
+    analysisruns.register(rollouts.register(commands))
     return parser
 
 

@@ -426,7 +426,7 @@ def parse_duration_argument(text: str) -> datetime.timedelta:
 def _common_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument(
-        "-n", "--namespace", help="namespace of the Rollout (default: the kubeconfig context's, else default)"
+        "-n", "--namespace", help="the object's namespace (default: the kubeconfig context's, else default)"
     )
     options.add_argument(
         "--kubeconfig", help="path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)"
@@ -434,10 +434,19 @@ def _common_options() -> argparse.ArgumentParser:
     return options
 
 
-def register(commands: Any) -> None:
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class KindParsers:
+    """The `get` and `list` kinds, for other command modules to add theirs (e.g. `get analysisrun`)."""
+
+    get: Any
+    listing: Any
+    common: argparse.ArgumentParser
+
+
+def register(commands: Any) -> KindParsers:
     common = _common_options()
 
-    get = commands.add_parser("get", help="show a Rollout as a tree of revisions")
+    get = commands.add_parser("get", help="show a Rollout as a tree of revisions, or an AnalysisRun")
     get_kinds = get.add_subparsers(dest="kind", metavar="KIND", required=True)
     get_rollout = get_kinds.add_parser(
         "rollout",
@@ -454,7 +463,7 @@ def register(commands: Any) -> None:
     )
     get_rollout.set_defaults(run=run_get)
 
-    listing = commands.add_parser("list", help="list Rollouts")
+    listing = commands.add_parser("list", help="list Rollouts or AnalysisRuns")
     list_kinds = listing.add_subparsers(dest="kind", metavar="KIND", required=True)
     list_rollouts = list_kinds.add_parser(
         "rollouts", aliases=["rollout", "ro"], parents=[common], help="a table"
@@ -520,6 +529,7 @@ def register(commands: Any) -> None:
         "assignments", nargs="+", type=parse_image_assignment, metavar="CONTAINER=IMAGE", help="`*` means all"
     )
     set_image.set_defaults(run=run_set_image)
+    return KindParsers(get=get_kinds, listing=list_kinds, common=common)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -598,6 +608,49 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 # Commands
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Frame:
+    """One look at the watched objects: the text, their identity (names and resourceVersions), whether done."""
+
+    text: str
+    state: tuple[str, ...]
+    done: bool
+
+
+def object_versions(objects: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    return tuple(
+        str(_mapping(obj.get("metadata")).get("resourceVersion"))
+        + str(_mapping(obj.get("metadata")).get("name"))
+        for obj in objects
+    )
+
+
+def watch_frames(
+    look: Callable[[], Frame],
+    *,
+    out: TextIO,
+    is_tty: bool,
+    until_done: bool,
+    interval: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Polls and redraws whenever something changed. A terminal gets the screen cleared and redrawn (countdowns
+    tick); a pipe gets each new state of the objects once, frames separated by a blank line."""
+    last_frame: str | None = None
+    last_state: tuple[str, ...] | None = None
+    while True:
+        frame = look()
+        if is_tty and frame.text != last_frame:
+            out.write(CLEAR_SCREEN + frame.text)
+        elif not is_tty and frame.state != last_state:
+            out.write(("\n" if last_state is not None else "") + frame.text)
+        out.flush()
+        last_frame, last_state = frame.text, frame.state
+        if until_done and frame.done:
+            return EXIT_OK
+        sleep(interval)
+
+
 def watch_rollout(
     fetch: Callable[[], tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]],
     *,
@@ -608,27 +661,17 @@ def watch_rollout(
     now: Callable[[], datetime.datetime] = _now,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Redraws the tree whenever it changes. A terminal gets the screen cleared and redrawn (the countdown of a
-    timed pause ticks); a pipe gets each new state of the objects once, frames separated by a blank line."""
-    last_frame: str | None = None
-    last_state: tuple[str, ...] | None = None
-    while True:
+    """Redraws the tree whenever the Rollout, one of its ReplicaSets or one of its AnalysisRuns changes."""
+
+    def look() -> Frame:
         rollout, owned_sets, runs = fetch()
-        frame = tree.render_rollout(rollout, owned_sets, analysis_runs=runs, now=now())
-        state = tuple(
-            str(_mapping(obj.get("metadata")).get("resourceVersion"))
-            + str(_mapping(obj.get("metadata")).get("name"))
-            for obj in (rollout, *owned_sets, *runs)
+        return Frame(
+            text=tree.render_rollout(rollout, owned_sets, analysis_runs=runs, now=now()),
+            state=object_versions((rollout, *owned_sets, *runs)),
+            done=tree.is_done(tree.client_phase(rollout)[0]),
         )
-        if is_tty and frame != last_frame:
-            out.write(CLEAR_SCREEN + frame)
-        elif not is_tty and state != last_state:
-            out.write(("\n" if last_state is not None else "") + frame)
-        out.flush()
-        last_frame, last_state = frame, state
-        if until_done and tree.is_done(tree.client_phase(rollout)[0]):
-            return EXIT_OK
-        sleep(interval)
+
+    return watch_frames(look, out=out, is_tty=is_tty, until_done=until_done, interval=interval, sleep=sleep)
 
 
 @_guarded

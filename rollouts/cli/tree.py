@@ -25,16 +25,23 @@ processed yet. A summary reads like this (a canary paused at its second step)::
     NAME                  KIND         STATUS        INFO
     ⟳ demo                Rollout      ॥ Paused
     ├──# revision:2
-    │  └──⧉ demo-7c9d5    ReplicaSet   ✔ Healthy     canary  ready 1/1
+    │  ├──⧉ demo-7c9d5    ReplicaSet   ✔ Healthy     canary  ready 1/1
+    │  └──α demo-7c9d5-2  AnalysisRun  ◌ Running     Background  ✔ 2
+    │     └──error-rate   Metric       ✔ Successful  [0.002]
     └──# revision:1
        └──⧉ demo-5b8f4    ReplicaSet   ✔ Healthy     ✔ stable  ready 4/4
-"""
+
+AnalysisRuns hang under the revision of their `rollouts-pod-template-hash` label with Argo's counts of their
+measurements (✔ successful, ✖ failed, ? inconclusive, ⚠ error). Runs still going, and the ones the Rollout
+records as current (`status.canary.current*AnalysisRunStatus`), also show each metric's latest measurement.
+"""  # noqa: RUF002 (the alpha is Argo's mark for an AnalysisRun)
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -324,6 +331,95 @@ def _run_phase(run: Mapping[str, Any]) -> str:
     return str(_mapping(run.get("status")).get("phase") or analysis.AnalysisPhase.PENDING.value)
 
 
+# Argo's tree counts an AnalysisRun's measurements with these marks, zeros left out.
+_COUNT_MARKS = (("successful", "✔"), ("failed", "✖"), ("inconclusive", "?"), ("error", "⚠"))
+_LONG_DECIMAL = re.compile(r"-?\d+\.\d{7,}(?:[eE][-+]?\d+)?")
+TREE_VALUE_WIDTH = 40
+
+
+def _counter(raw: Mapping[str, Any], key: str) -> int:
+    value = raw.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def metric_results(run: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """`status.metricResults`, skipping entries that are not objects."""
+    results = _mapping(run.get("status")).get("metricResults")
+    return [_mapping(result) for result in results] if isinstance(results, list) else []
+
+
+def analysis_run_counts(run: Mapping[str, Any]) -> str:
+    """Measurements of all metrics by result, as Argo's tree shows them.
+
+    >>> analysis_run_counts({"status": {"metricResults": [{"successful": 2, "failed": 1},
+    ...     {"successful": 1, "error": 2}]}})
+    '✔ 3 ✖ 1 ⚠ 2'
+    """
+    results = metric_results(run)
+    counted = [(mark, sum(_counter(result, key) for result in results)) for key, mark in _COUNT_MARKS]
+    return " ".join(f"{mark} {total}" for mark, total in counted if total)
+
+
+def shorten(text: object, *, width: int) -> str:
+    """A value or message on one line: whitespace runs collapsed, decimals with more than six places cut to six
+    significant digits, and at most `width` characters (an ellipsis marks a cut). None and "" read "-".
+
+    >>> shorten('[0.99123456789, 12]', width=40)
+    '[0.991235, 12]'
+    >>> shorten("a  long\\n message", width=8)
+    'a long …'
+    """
+    if text is None or text == "":
+        return "-"
+    flat = " ".join(str(text).split())
+    flat = _LONG_DECIMAL.sub(lambda match: format(float(match.group()), ".6g"), flat)
+    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+
+
+def latest_measurements(
+    run: Mapping[str, Any], *, width: int = TREE_VALUE_WIDTH
+) -> list[tuple[str, str, str]]:
+    """(metric, phase of its latest measurement, that measurement's value, else its message) per metric result.
+
+    >>> latest_measurements({"status": {"metricResults": [{"name": "rate", "measurements": [
+    ...     {"phase": "Successful", "value": "0.97"}, {"phase": "Failed", "value": "0.5"}]},
+    ...     {"name": "probe", "dryRun": True}]}})
+    [('rate', 'Failed', '0.5'), ('probe', 'Pending', 'no measurements yet (dry run)')]
+    """
+    lines = []
+    for result in metric_results(run):
+        measurements = [_mapping(m) for m in result.get("measurements") or () if isinstance(m, Mapping)]
+        if measurements:
+            last = measurements[-1]
+            phase = str(last.get("phase") or analysis.AnalysisPhase.PENDING.value)
+            shown = last.get("value") if last.get("value") not in (None, "") else last.get("message")
+            info = shorten(shown, width=width)
+        else:
+            phase, info = analysis.AnalysisPhase.PENDING.value, "no measurements yet"
+        if result.get("dryRun") is True:
+            info += " (dry run)"
+        lines.append((str(result.get("name") or "?"), phase, info))
+    return lines
+
+
+def _current_run_names(status: Mapping[str, Any]) -> set[str]:
+    """The runs the Rollout records as its current step and background analysis."""
+    canary_status = _mapping(status.get("canary"))
+    names = set()
+    for key in ("currentStepAnalysisRunStatus", "currentBackgroundAnalysisRunStatus"):
+        name = _mapping(canary_status.get(key)).get("name")
+        if isinstance(name, str) and name:
+            names.add(name)
+    return names
+
+
+def _shows_measurements(run: Mapping[str, Any], current: set[str]) -> bool:
+    """Runs still going, and the Rollout's current ones, get a line per metric; finished history does not."""
+    phase = _run_phase(run)
+    finished = phase in {p.value for p in analysis.AnalysisPhase if p.completed}
+    return not finished or _mapping(run.get("metadata")).get("name") in current
+
+
 def _run_revision(run: Mapping[str, Any], by_hash: Mapping[str, int | None]) -> int | None:
     metadata = _mapping(run.get("metadata"))
     pod_hash = _mapping(metadata.get("labels")).get(HASH_LABEL)
@@ -346,6 +442,7 @@ def _tree_rows(
     """(tree column, kind, status, info) rows: the Rollout, then one branch per revision, newest first."""
     stable_hash, current_hash = status.get("stableRS"), status.get("currentPodHash")
     by_hash = {view.pod_template_hash: view.revision for view in views if view.pod_template_hash}
+    current_runs = _current_run_names(status)
     runs_by_revision: dict[int | None, list[Mapping[str, Any]]] = {}
     for run in analysis_runs:
         runs_by_revision.setdefault(_run_revision(run, by_hash), []).append(run)
@@ -367,7 +464,8 @@ def _tree_rows(
             )
         )
         indent = "   " if last_revision else "│  "
-        children: list[tuple[str, str, str, str]] = []
+        # Each child with the rows under it (a run's latest measurement per metric).
+        children: list[tuple[tuple[str, str, str, str], list[tuple[str, str, str, str]]]] = []
         for view in sorted((v for v in views if v.revision == revision), key=lambda v: v.name):
             markers = []
             if view.pod_template_hash and view.pod_template_hash == stable_hash:
@@ -376,7 +474,10 @@ def _tree_rows(
                 markers.append("canary")
             markers.append(f"ready {view.ready_replicas}/{view.replicas}")
             children.append(
-                (f"⧉ {view.name}", "ReplicaSet", with_icon(_replica_set_state(view)), "  ".join(markers))
+                (
+                    (f"⧉ {view.name}", "ReplicaSet", with_icon(_replica_set_state(view)), "  ".join(markers)),
+                    [],
+                )
             )
         for run in sorted(
             runs_by_revision.get(revision, ()), key=lambda r: str(_mapping(r.get("metadata")).get("name"))
@@ -386,12 +487,28 @@ def _tree_rows(
             info = str(labels.get("rollout-type") or "")
             if labels.get("step-index") is not None:
                 info += f" step {labels.get('step-index')}"
-            children.append(
-                (f"{ANALYSIS_RUN_ICON} {run_name}", "AnalysisRun", with_icon(_run_phase(run)), info.strip())
+            info = f"{info.strip()}  {analysis_run_counts(run)}".strip()
+            metrics = (
+                [
+                    (metric, "Metric", with_icon(measured), value)
+                    for metric, measured, value in latest_measurements(run)
+                ]
+                if _shows_measurements(run, current_runs)
+                else []
             )
-        for index, (tree, kind, state, info) in enumerate(children):
-            branch = "└──" if index == len(children) - 1 else "├──"
-            rows.append((f"{indent}{branch}{tree}", kind, state, info))
+            children.append(
+                (
+                    (f"{ANALYSIS_RUN_ICON} {run_name}", "AnalysisRun", with_icon(_run_phase(run)), info),
+                    metrics,
+                )
+            )
+        for index, ((tree, kind, state, info), below) in enumerate(children):
+            last_child = index == len(children) - 1
+            rows.append((f"{indent}{'└──' if last_child else '├──'}{tree}", kind, state, info))
+            below_indent = indent + ("   " if last_child else "│  ")
+            for position_below, (tree_below, kind_below, state_below, info_below) in enumerate(below):
+                branch = "└──" if position_below == len(below) - 1 else "├──"
+                rows.append((f"{below_indent}{branch}{tree_below}", kind_below, state_below, info_below))
     return rows
 
 
