@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from rollouts.devcluster import cluster as devcluster
+from rollouts.devcluster import router_crds as devcluster_router_crds
 from tests.support import kube
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -33,6 +34,12 @@ def dev_cluster() -> devcluster.DevCluster:
 def crds(dev_cluster: devcluster.DevCluster) -> None:
     kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
     kube.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
+
+@pytest.fixture(scope="session")
+def router_crds(dev_cluster: devcluster.DevCluster) -> list[str]:
+    """Gateway API, Istio and SMI CRDs from their Go modules (idempotent; 1 s when already installed)."""
+    return devcluster_router_crds.install_router_crds(dev_cluster)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from rollouts.devcluster import cluster as devcluster
+from rollouts.devcluster import router_crds
 
 
 def register(commands: Any) -> None:
@@ -16,7 +17,13 @@ def register(commands: Any) -> None:
         "--name", default="rollwave", help="cluster name (state in ~/.cache/rollwave/dev/NAME)"
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("up", help="build once, then start (idempotent)").set_defaults(run=_up)
+    up = actions.add_parser("up", help="build once, then start (idempotent)")
+    up.add_argument(
+        "--with-router-crds",
+        action="store_true",
+        help="also install the Gateway API, Istio and SMI CRDs from their Go modules (for traffic routing)",
+    )
+    up.set_defaults(run=_up)
     actions.add_parser("down", help="stop what `up` started").set_defaults(run=_down)
     actions.add_parser("status", help="show what is running").set_defaults(run=_status)
     actions.add_parser(
@@ -31,7 +38,9 @@ def _cluster(args: argparse.Namespace) -> devcluster.DevCluster:
 def _up(args: argparse.Namespace) -> int:
     try:
         devcluster.up(_cluster(args))
-    except devcluster.DevClusterError as err:
+        if getattr(args, "with_router_crds", False):
+            router_crds.install_router_crds(_cluster(args))
+    except (devcluster.DevClusterError, router_crds.RouterCrdError) as err:
         print(f"rollwave dev up: {err}")
         return 1
     return 0

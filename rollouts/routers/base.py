@@ -1,0 +1,352 @@
+"""What every traffic router shares: the `TrafficRouter` seam, its result (`WeightChange`) and its error.
+
+A router moves the canary's share of traffic on one kind of object (HTTPRoute, Ingress, VirtualService,
+TrafficSplit). Each router module keeps two halves apart:
+
+- pure functions: the current object (a plain API dict) plus the weight and the Services in, the desired object
+  (or None: nothing to write) out, with what had drifted;
+- one class that reads the object, calls those functions and writes the result once (a merge patch that
+  carries the `resourceVersion` it was computed from, so a concurrent edit is never undone blindly: the
+  server answers 409, and the router reads and computes again).
+
+Ownership. A router touches only what rollwave manages: the weights of the stable and canary backends in the
+routes the Rollout names (Gateway API, Istio), the `rollouts-pod-template-hash` labels of the two subsets
+(Istio DestinationRule), the objects it creates itself (NGINX canary Ingress, SMI TrafficSplit), the header
+and mirror routes it adds (`managedRoutes`), and one annotation. Everything else on those objects is left as
+it was found.
+
+Conflicts. The annotation `rollwave.dev/traffic-weights` (JSON, rollout name -> canary weight) records what
+rollwave last wrote, in the same patch as the weights. When weights on the object differ from that record, and
+rollwave has to write them back, someone else (a GitOps tool, a person with kubectl) changed them: the
+`WeightChange` says so in `restored`, for the caller to record an Event. Without a record (first write, or the
+annotation was removed) a difference is just the first change, not a conflict.
+
+Errors. `RouterError(path, message, retryable)` names the Rollout field that leads to the problem
+(`spec.strategy.canary.trafficRouting.istio.virtualService.routes[0]`). `retryable` is True when the cluster
+may still fix itself (an object not created yet); False when the spec must change (a route that does not send
+traffic to both Services). API failures are `kube.errors.KubeError`, as for any other effect.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from rollouts.model import fields
+
+WEIGHTS_ANNOTATION = "rollwave.dev/traffic-weights"
+ROUTING_PATH = "spec.strategy.canary.trafficRouting"
+CANARY_PATH = "spec.strategy.canary"
+CONFLICT_RETRIES = 3
+
+
+class RouterError(Exception):
+    """A traffic router cannot act on what the Rollout names. `path` is the Rollout field to look at.
+
+    >>> err = RouterError("spec.strategy.canary.trafficRouting.nginx.stableIngress", "Ingress web not found",
+    ...                   retryable=True)
+    >>> str(err)
+    'spec.strategy.canary.trafficRouting.nginx.stableIngress: Ingress web not found'
+    """
+
+    def __init__(self, path: str, message: str, *, retryable: bool = False) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+        self.retryable = retryable
+
+    def issue(self) -> fields.FieldIssue:
+        """The same problem as a FieldIssue, for an InvalidSpec condition."""
+        return fields.FieldIssue(path=self.path, message=self.message, kind=fields.IssueKind.INVALID)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RolloutRef:
+    """The Rollout a router works for: identity (for ownership and the weights record) and its Services."""
+
+    namespace: str
+    name: str
+    uid: str
+    stable_service: str | None = None
+    canary_service: str | None = None
+    max_weight: int = 100
+    managed_routes: tuple[str, ...] = ()
+
+    def owner_reference(self) -> dict[str, Any]:
+        """What objects rollwave creates for this Rollout carry, so deleting the Rollout deletes them."""
+        return {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Rollout",
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WeightChange:
+    """What a `set_weight` did. `restored` lists what someone else had changed and rollwave put back.
+
+    >>> WeightChange(changed=True, restored=("HTTPRoute web rules[0]: canary 35/stable 65",)).conflicted
+    True
+    """
+
+    changed: bool = False
+    restored: tuple[str, ...] = ()
+
+    @property
+    def conflicted(self) -> bool:
+        return bool(self.restored)
+
+    def merged(self, other: WeightChange) -> WeightChange:
+        return WeightChange(changed=self.changed or other.changed, restored=self.restored + other.restored)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """What a router's pure half decided for one object: a merge patch for it, or a whole object to create,
+    or neither (it is already as wanted); and what the write puts back that someone else had changed."""
+
+    patch: dict[str, Any] | None = None
+    create: dict[str, Any] | None = None
+    restored: tuple[str, ...] = ()
+
+    @property
+    def noop(self) -> bool:
+        return self.patch is None and self.create is None
+
+
+class TrafficRouter(Protocol):
+    """One Rollout's traffic on one router. All methods are idempotent; each reads before it writes."""
+
+    def set_weight(
+        self, weight: int, *, canary_hash: str | None = None, stable_hash: str | None = None
+    ) -> WeightChange:
+        """Send `weight` (out of `RolloutRef.max_weight`) to the canary and the rest to the stable.
+
+        The hashes matter only to routers that route by pod labels (Istio subsets); others ignore them.
+        """
+        ...
+
+    def read_weight(self) -> int | None:
+        """The canary weight the router holds now, read back from the API server; None when it holds none
+        (object missing) or the managed routes disagree."""
+        ...
+
+    def reset_to_stable(self) -> WeightChange:
+        """All traffic to stable (abort): weight 0, and managed header/mirror routes removed."""
+        ...
+
+    def remove_managed_routes(self) -> bool:
+        """Remove the header and mirror routes rollwave added; True if something was removed."""
+        ...
+
+    def release(self) -> None:
+        """The Rollout is gone or no longer routes: delete what rollwave created, leave routes at full stable."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Optional capabilities: header and mirror routes (Argo's setHeaderRoute / setMirrorRoute steps)
+
+MatchKind = Literal["exact", "prefix", "regex"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StringMatch:
+    """`{exact: x}`, `{prefix: x}` or `{regex: x}`."""
+
+    kind: MatchKind
+    value: str
+
+    def to_wire(self) -> dict[str, str]:
+        return {self.kind: self.value}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class HeaderRoute:
+    """`setHeaderRoute`: requests whose headers all match go to the canary. No matches: remove the route."""
+
+    name: str
+    headers: tuple[tuple[str, StringMatch], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MirrorMatch:
+    """One `setMirrorRoute.match[]` entry: all given parts must match."""
+
+    method: StringMatch | None = None
+    path: StringMatch | None = None
+    headers: tuple[tuple[str, StringMatch], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MirrorRoute:
+    """`setMirrorRoute`: matching requests keep their destination and are copied to the canary
+    (`percentage` of them, all when None). No matches: remove the route."""
+
+    name: str
+    matches: tuple[MirrorMatch, ...] = ()
+    percentage: int | None = None
+
+
+@runtime_checkable
+class HeaderRouting(Protocol):
+    def set_header_route(self, route: HeaderRoute) -> bool:
+        """Add, update or (without matches) remove the named header route; True if something was written."""
+        ...
+
+
+@runtime_checkable
+class MirrorRouting(Protocol):
+    def set_mirror_route(self, route: MirrorRoute) -> bool:
+        """Add, update or (without matches) remove the named mirror route; True if something was written."""
+        ...
+
+
+def parse_string_match(reader: fields.FieldReader, raw: object, path: str) -> StringMatch | None:
+    """Argo's `{exact|prefix|regex: value}`; exactly one key."""
+    mapping = reader.mapping_value(raw, path)
+    if mapping is None:
+        return None
+    reader.check_keys(mapping, path, known=("exact", "prefix", "regex"))
+    kinds = [kind for kind in ("exact", "prefix", "regex") if kind in mapping]
+    if len(kinds) != 1:
+        reader.invalid(path, "must set exactly one of exact, prefix, regex")
+        return None
+    value = reader.string(mapping, kinds[0], path)
+    return StringMatch(kind=kinds[0], value=value) if value is not None else None  # type: ignore[arg-type]
+
+
+def parse_header_route(raw: object, *, path: str) -> fields.Parsed[HeaderRoute]:
+    """A `setHeaderRoute` step body: `{name, match: [{headerName, headerValue: {exact|prefix|regex}}]}`.
+
+    >>> parse_header_route({"name": "h", "match": [{"headerName": "X-Canary", "headerValue": {"exact": "yes"}}]},
+    ...                    path="spec.strategy.canary.steps[1].setHeaderRoute").value.headers
+    (('X-Canary', StringMatch(kind='exact', value='yes')),)
+    """
+    reader = fields.FieldReader()
+    step = reader.mapping_value(raw, path) or {}
+    reader.check_keys(step, path, known=("name", "match"))
+    name = reader.string(step, "name", path)
+    if not name:
+        reader.invalid(fields.child(path, "name"), "is required")
+    headers: list[tuple[str, StringMatch]] = []
+    for index, item in enumerate(reader.sequence(step, "match", path)):
+        item_path = fields.item(f"{path}.match", index)
+        match = reader.mapping_value(item, item_path) or {}
+        reader.check_keys(match, item_path, known=("headerName", "headerValue"))
+        header = reader.string(match, "headerName", item_path)
+        if not header:
+            reader.invalid(fields.child(item_path, "headerName"), "is required")
+        value = parse_string_match(reader, match.get("headerValue"), fields.child(item_path, "headerValue"))
+        if header and value is not None:
+            headers.append((header, value))
+    return fields.Parsed(value=HeaderRoute(name=name or "", headers=tuple(headers)), issues=reader.issues)
+
+
+def parse_mirror_route(raw: object, *, path: str) -> fields.Parsed[MirrorRoute]:
+    """A `setMirrorRoute` step body: `{name, match: [{method, path, headers}], percentage}`."""
+    reader = fields.FieldReader()
+    step = reader.mapping_value(raw, path) or {}
+    reader.check_keys(step, path, known=("name", "match", "percentage"))
+    name = reader.string(step, "name", path)
+    if not name:
+        reader.invalid(fields.child(path, "name"), "is required")
+    matches: list[MirrorMatch] = []
+    for index, item in enumerate(reader.sequence(step, "match", path)):
+        item_path = fields.item(f"{path}.match", index)
+        match = reader.mapping_value(item, item_path) or {}
+        reader.check_keys(match, item_path, known=("method", "path", "headers"))
+        headers = reader.mapping(match, "headers", item_path) or {}
+        matches.append(
+            MirrorMatch(
+                method=parse_string_match(reader, match.get("method"), fields.child(item_path, "method")),
+                path=parse_string_match(reader, match.get("path"), fields.child(item_path, "path")),
+                headers=tuple(
+                    (header, parsed)
+                    for header, raw_value in headers.items()
+                    if (parsed := parse_string_match(reader, raw_value, f"{item_path}.headers[{header}]"))
+                ),
+            )
+        )
+    percentage = reader.integer(step, "percentage", path, minimum=0, maximum=100)
+    return fields.Parsed(
+        value=MirrorRoute(name=name or "", matches=tuple(matches), percentage=percentage),
+        issues=reader.issues,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shared pure helpers
+
+
+def recorded_weight(obj: Mapping[str, Any] | None, *, rollout: str) -> int | None:
+    """The canary weight rollwave last wrote on `obj` for `rollout`, or None without a (readable) record.
+
+    >>> recorded_weight({"metadata": {"annotations": {WEIGHTS_ANNOTATION: '{"web": 20}'}}}, rollout="web")
+    20
+    >>> recorded_weight({"metadata": {"annotations": {WEIGHTS_ANNOTATION: 'garbage'}}}, rollout="web") is None
+    True
+    """
+    raw = ((obj or {}).get("metadata") or {}).get("annotations", {}) or {}
+    try:
+        record = json.loads(raw.get(WEIGHTS_ANNOTATION, "{}"))
+    except ValueError:
+        return None
+    value = record.get(rollout) if isinstance(record, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def record_weight(
+    annotations: Mapping[str, str] | None, *, rollout: str, weight: int | None
+) -> dict[str, str]:
+    """`annotations` with rollwave's record for `rollout` set to `weight` (None: the entry removed).
+
+    >>> record_weight({"team": "a"}, rollout="web", weight=50)
+    {'team': 'a', 'rollwave.dev/traffic-weights': '{"web": 50}'}
+    >>> record_weight({WEIGHTS_ANNOTATION: '{"web": 50}'}, rollout="web", weight=None)
+    {}
+    """
+    result = dict(annotations or {})
+    try:
+        record = json.loads(result.get(WEIGHTS_ANNOTATION, "{}"))
+    except ValueError:
+        record = {}
+    if not isinstance(record, dict):
+        record = {}
+    if weight is None:
+        record.pop(rollout, None)
+    else:
+        record[rollout] = weight
+    if record:
+        result[WEIGHTS_ANNOTATION] = json.dumps(record, sort_keys=True)
+    else:
+        result.pop(WEIGHTS_ANNOTATION, None)
+    return result
+
+
+def check_weight(weight: int, *, max_weight: int) -> None:
+    if not 0 <= weight <= max_weight:
+        raise ValueError(f"weight must be between 0 and {max_weight} (got {weight})")
+
+
+def split_name_namespace(name: str, *, default_namespace: str) -> tuple[str, str]:
+    """Argo's `name.namespace` form for routes in another namespace.
+
+    >>> split_name_namespace("vsvc.istio-system", default_namespace="apps")
+    ('vsvc', 'istio-system')
+    >>> split_name_namespace("vsvc", default_namespace="apps")
+    ('vsvc', 'apps')
+    """
+    base_name, _, namespace = name.partition(".")
+    return base_name, namespace or default_namespace
+
+
+def owned_by(obj: Mapping[str, Any], *, uid: str) -> bool:
+    """Whether `obj`'s controller owner is the object with `uid`."""
+    owners = (obj.get("metadata") or {}).get("ownerReferences") or ()
+    return any(owner.get("uid") == uid and owner.get("controller") for owner in owners)
