@@ -27,6 +27,7 @@ from rollouts.model import rollout as model
 
 HASH_LABEL = workloads.POD_TEMPLATE_HASH_LABEL
 INVALID_REFERENCE_RETRY = datetime.timedelta(seconds=20)
+ROUTER_RESYNC = datetime.timedelta(seconds=10)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +52,8 @@ class CanaryView:
     reported_issues: tuple[fields.FieldIssue, ...] = ()  # unsupported, reported, not acted on
     # Objects the Rollout refers to that are missing or unusable (an AnalysisTemplate): blocking, and retried.
     reference_issues: tuple[fields.FieldIssue, ...] = ()
+    # The canary weight the traffic router holds now, read back from the API server (None: none set yet).
+    traffic_weight: int | None = None
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -61,6 +64,7 @@ class _Pass:
     effects: list[decisions.Effect] = dataclasses.field(default_factory=list)
     events: list[decisions.EventNote] = dataclasses.field(default_factory=list)
     wake_after: list[datetime.timedelta] = dataclasses.field(default_factory=list)
+    resync_after: datetime.timedelta | None = None
     progressed: bool = False
 
     def event(self, reason: str, message: str, *, warning: bool = False) -> None:
@@ -123,15 +127,21 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
     _react_to_background_run(view, work, new_hash=new_hash, now=now)
 
     weight = desired_weight(strategy=strategy, status=work.status, new_hash=new_hash)
-    canary_count, stable_count = _desired_counts(
-        spec=spec,
-        strategy=strategy,
-        weight=weight,
-        new_rs=new_rs,
-        stable_rs=stable_rs,
-        others=others,
-        aborted=work.status.abort,
-    )
+    routed = strategy.traffic_routing is not None
+    if routed:
+        canary_count, stable_count = _routed_counts(
+            spec=spec, strategy=strategy, status=work.status, weight=weight, stable_rs=stable_rs
+        )
+    else:
+        canary_count, stable_count = _desired_counts(
+            spec=spec,
+            strategy=strategy,
+            weight=weight,
+            new_rs=new_rs,
+            stable_rs=stable_rs,
+            others=others,
+            aborted=work.status.abort,
+        )
     if not spec.paused:
         _scale(
             work,
@@ -147,6 +157,19 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
             others=others,
         )
     _point_services(view, work, new_rs=new_rs, new_hash=new_hash, stable_hash=stable_hash or new_hash)
+    traffic = (
+        _route_traffic(
+            view,
+            work,
+            new_rs=new_rs,
+            new_hash=new_hash,
+            stable_hash=stable_hash or new_hash,
+            weight=weight,
+            canary_count=canary_count,
+        )
+        if routed
+        else None
+    )
     _restart_pods(view, work, spec=spec, strategy=strategy, now=now)
 
     if new_rs is not None and not spec.paused and not work.effects:
@@ -158,7 +181,7 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
                 max_weight=strategy.max_traffic_weight,
                 max_surge=_surge_and_unavailable(spec, strategy)[0],
             )
-            if stable_rs is not None
+            if stable_rs is not None and not routed
             else (canary_count, stable_count)
         )
         _advance_step(
@@ -176,12 +199,22 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
 
     _manage_analysis_runs(view, work, new_rs=new_rs, new_hash=new_hash, revision=revision)
     _cleanup_history(work, spec=spec, others=others)
+    if routed:
+        # Traffic moves before pods: Services and weights first, so no pod is scaled away while it still
+        # gets traffic, and no weight goes up before the canary's pods are there (see _route_traffic).
+        steering = [
+            e
+            for e in work.effects
+            if isinstance(e, (decisions.SetServiceSelector, decisions.SetTrafficWeight))
+        ]
+        work.effects = steering + [e for e in work.effects if e not in steering]
     status = _with_counts(
         work.status,
         spec=spec,
         replica_sets=view.replica_sets,
         new_hash=new_hash,
-        weight=weight,
+        weight=weight if traffic is None else traffic,
+        verified=None if traffic is None else view.traffic_weight == traffic,
         strategy=strategy,
     )
     work.status = status
@@ -193,6 +226,7 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
         effects=tuple(work.effects),
         events=tuple(work.events),
         requeue_after=min(work.wake_after) if work.wake_after else None,
+        resync_after=work.resync_after,
     )
 
 
@@ -261,6 +295,81 @@ def _desired_counts(
         room = spec.replicas + surge - sum(rs.replicas for rs in others)
         canary_count = min(canary_count, max(new_counts.replicas, room))
     return canary_count, stable_count
+
+
+def _routed_counts(
+    *,
+    spec: model.RolloutSpec,
+    strategy: model.CanaryStrategy,
+    status: model.RolloutStatus,
+    weight: int,
+    stable_rs: workloads.ReplicaSetView | None,
+) -> tuple[int, int]:
+    """(canary, stable) with a traffic router: the stable stays at full scale, the canary runs what its weight
+    needs (semantics 2.5). Without a stable revision the new one is all there is."""
+    if stable_rs is None:
+        return spec.replicas, 0
+    if status.abort:
+        return 0, spec.replicas
+    stable_actual = status.canary.weights.stable.weight if status.canary.weights is not None else None
+    return replicas.traffic_routed_counts(
+        replicas=spec.replicas,
+        weight=weight,
+        max_weight=strategy.max_traffic_weight,
+        canary_scale=_canary_scale(strategy, status),
+        dynamic_stable_scale=strategy.dynamic_stable_scale,
+        min_pods_per_replica_set=strategy.min_pods_per_replica_set,
+        stable_weight_actual=stable_actual,
+    )
+
+
+def _canary_scale(strategy: model.CanaryStrategy, status: model.RolloutStatus) -> replicas.CanaryScale | None:
+    """The last setCanaryScale at or before the current step, unless it asks to match the traffic weight."""
+    index = status.current_step_index if status.current_step_index is not None else len(strategy.steps)
+    found: replicas.CanaryScale | None = None
+    for step in strategy.steps[: index + 1]:
+        if isinstance(step, model.SetCanaryScale):
+            found = (
+                None
+                if step.match_traffic_weight
+                else replicas.CanaryScale(replicas=step.replicas, weight=step.weight)
+            )
+    return found
+
+
+def _route_traffic(
+    view: CanaryView,
+    work: _Pass,
+    *,
+    new_rs: workloads.ReplicaSetView | None,
+    new_hash: str,
+    stable_hash: str,
+    weight: int,
+    canary_count: int,
+) -> int:
+    """The canary weight to hold on the router now; asks for a write when the router holds another.
+
+    The weight goes up only once the canary has the pods it needs (until then the router keeps what it has);
+    it drops to 0 at once on an abort and after a promotion (the stable Service then selects the new pods).
+    A weight someone else changed reads back different and is written again.
+    """
+    status = work.status
+    updating = bool(status.stable_rs) and status.stable_rs != new_hash and not status.abort
+    if not updating or new_rs is None or new_rs.available_replicas == 0:
+        target = 0
+    elif new_rs.available_replicas >= canary_count:
+        target = weight
+    else:
+        target = min(view.traffic_weight or 0, weight)
+    if view.traffic_weight != target:
+        work.effects.append(
+            decisions.SetTrafficWeight(weight=target, canary_hash=new_hash, stable_hash=stable_hash)
+        )
+        before = "none" if view.traffic_weight is None else str(view.traffic_weight)
+        work.event("TrafficWeightUpdated", f"Traffic weight updated from {before} to {target}")
+    # Routes can be changed behind our back without an event we watch: look again now and then.
+    work.resync_after = ROUTER_RESYNC
+    return target
 
 
 def _surge_and_unavailable(spec: model.RolloutSpec, strategy: model.CanaryStrategy) -> tuple[int, int]:
@@ -700,6 +809,12 @@ def _advance_step(
             stable=_counts(stable_rs),
             others_available=sum(rs.available_replicas for rs in others),
             traffic_routed=strategy.traffic_routing is not None,
+            dynamic_stable_scale=strategy.dynamic_stable_scale,
+        ) and (
+            # With a router the step is done when the router holds the step's weight, read back.
+            strategy.traffic_routing is None
+            or view.traffic_weight
+            == desired_weight(strategy=strategy, status=status, new_hash=new_rs.pod_template_hash or "")
         )
     elif isinstance(step, model.Pause):
         complete = _pause_step(work, step, now=now)
@@ -1076,6 +1191,7 @@ def _with_counts(
     replica_sets: Sequence[workloads.ReplicaSetView],
     new_hash: str,
     weight: int,
+    verified: bool | None,
     strategy: model.CanaryStrategy,
 ) -> model.RolloutStatus:
     new_rs = _find(replica_sets, new_hash)
@@ -1090,7 +1206,7 @@ def _with_counts(
             stable=model.WeightDestination(
                 weight=full - weight, service_name=strategy.stable_service, pod_template_hash=status.stable_rs
             ),
-            verified=None,
+            verified=verified,
         ),
     )
     return dataclasses.replace(

@@ -90,6 +90,15 @@ class DeleteAnalysisRun:
     name: str
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SetTrafficWeight:
+    """The canary's share of traffic on the router (out of maxTrafficWeight); the rest goes to the stable."""
+
+    weight: int
+    canary_hash: str | None
+    stable_hash: str | None
+
+
 Effect = (
     CreateReplicaSet
     | ScaleReplicaSet
@@ -101,6 +110,7 @@ Effect = (
     | CreateAnalysisRun
     | TerminateAnalysisRun
     | DeleteAnalysisRun
+    | SetTrafficWeight
 )
 
 
@@ -115,5 +125,7 @@ class EventNote:
 class Decision:
     status: model.RolloutStatus
     effects: tuple[Effect, ...] = ()
-    requeue_after: datetime.timedelta | None = None
+    requeue_after: datetime.timedelta | None = None  # something is due then (a pause ends, a deadline)
     events: tuple[EventNote, ...] = ()
+    # Look again then even if nothing is due: state outside our watches (a route's weights) may drift.
+    resync_after: datetime.timedelta | None = None

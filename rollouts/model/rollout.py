@@ -35,7 +35,7 @@ DEFAULT_MAX_SURGE = fields.IntOrPercent(value=25, is_percent=True)
 DEFAULT_MAX_UNAVAILABLE = fields.IntOrPercent(value=25, is_percent=True)
 DEFAULT_MAX_TRAFFIC_WEIGHT = 100
 
-SUPPORTED_ROUTERS = ("nginx", "istio", "smi")
+SUPPORTED_ROUTERS = ("nginx", "istio", "smi", "gatewayAPI")  # gatewayAPI: rollwave's native field
 SUPPORTED_ROUTER_PLUGINS = frozenset({"argoproj-labs/gatewayAPI"})
 UNSUPPORTED_ROUTERS = ("alb", "ambassador", "appMesh", "traefik", "apisix")
 
@@ -924,7 +924,7 @@ def _read_canary(reader: fields.FieldReader, canary: Mapping[str, Any]) -> Canar
 
 def _router_needs_services(traffic_routing: TrafficRouting) -> bool:
     """Argo requires canaryService and stableService for host-level routers (not Istio subsets)."""
-    if traffic_routing.router in ("nginx", "smi"):
+    if traffic_routing.router in ("nginx", "smi", "gatewayAPI", "plugin:argoproj-labs/gatewayAPI"):
         return True
     return traffic_routing.router == "istio" and "destinationRule" not in traffic_routing.config
 
@@ -956,7 +956,7 @@ def _read_traffic_routing(
                 config = reader.mapping_value(plugins[name], plugin_path) or {}
                 routers.append((f"plugin:{name}", config, plugin_path))
     if not routers:
-        reader.invalid(path, "must configure a traffic router (nginx, istio, smi or a plugin)")
+        reader.invalid(path, "must configure a traffic router (nginx, istio, smi, gatewayAPI or a plugin)")
         return None
     for _, _, extra_path in routers[1:]:
         reader.unsupported(
@@ -964,8 +964,12 @@ def _read_traffic_routing(
         )
     router, config, _ = routers[0]
     max_traffic_weight = reader.integer(routing, "maxTrafficWeight", path, minimum=1)
-    if max_traffic_weight is not None and router not in ("nginx",) and not router.startswith("plugin:"):
-        reader.invalid(f"{path}.maxTrafficWeight", "is only supported with the nginx router and plugins")
+    if (
+        max_traffic_weight is not None
+        and router not in ("nginx", "gatewayAPI")
+        and not router.startswith("plugin:")
+    ):
+        reader.invalid(f"{path}.maxTrafficWeight", "is only supported with nginx, gatewayAPI and plugins")
     managed_routes: list[str] = []
     for index, raw in enumerate(reader.sequence(routing, "managedRoutes", path)):
         route_path = fields.item(f"{path}.managedRoutes", index)

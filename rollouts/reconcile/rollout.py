@@ -19,6 +19,8 @@ from rollouts.model import fields, workloads
 from rollouts.model import rollout as model
 from rollouts.observability import metrics
 from rollouts.reconcile import runtime as reconcile_runtime
+from rollouts.routers import base as router_base
+from rollouts.routers import registry as router_registry
 
 logger = logging.getLogger("rollwave.rollout")
 
@@ -56,6 +58,11 @@ def reconcile(key: kube_cache.ObjectKey, runtime: reconcile_runtime.Runtime) -> 
         if isinstance(strategy, model.CanaryStrategy) and not blocking
         else ()
     )
+    router, router_issues, traffic_weight = (
+        _traffic_router(rollout, runtime=runtime)
+        if not blocking and not reference_issues
+        else (None, (), None)
+    )
     view = canary.CanaryView(
         rollout=rollout,
         replica_sets=tuple(
@@ -68,12 +75,16 @@ def reconcile(key: kube_cache.ObjectKey, runtime: reconcile_runtime.Runtime) -> 
         replicas_unset=(body.get("spec") or {}).get("replicas") is None,
         blocking_issues=blocking,
         reported_issues=reported,
-        reference_issues=reference_issues,
+        reference_issues=(*reference_issues, *router_issues),
+        traffic_weight=traffic_weight,
     )
     decision = canary.decide(view, now=now)
     try:
         for effect in decision.effects:
-            apply_effect(effect, rollout_body=body, rollout=rollout, runtime=runtime)
+            apply_effect(effect, rollout_body=body, rollout=rollout, runtime=runtime, router=router)
+    except router_base.RouterError as err:
+        runtime.events.record(body, reason="TrafficRoutingError", message=str(err), warning=True)
+        return EFFECT_RETRY_SECONDS
     except errors.KubeError as err:
         runtime.events.record(
             body, reason="ReconcileError", message=f"{type(err).__name__}: {err.message}", warning=True
@@ -105,7 +116,8 @@ def reconcile(key: kube_cache.ObjectKey, runtime: reconcile_runtime.Runtime) -> 
             type="Warning" if note.warning else "Normal", reason=note.reason
         ).inc()
     _export_metrics(rollout, decision.status)
-    return decision.requeue_after.total_seconds() if decision.requeue_after is not None else None
+    delays = [d.total_seconds() for d in (decision.requeue_after, decision.resync_after) if d is not None]
+    return min(delays) if delays else None
 
 
 def classify_issues(
@@ -128,15 +140,17 @@ def classify_issues(
                 kind=fields.IssueKind.UNSUPPORTED,
             )
         )
-    elif strategy.traffic_routing is not None and not any(
-        i.path.startswith(_BLOCKING_PREFIXES[2]) for i in blocking
-    ):
-        blocking.append(
-            fields.FieldIssue(
-                path="spec.strategy.canary.trafficRouting",
-                message="traffic routers are not implemented in this version of rollwave",
-                kind=fields.IssueKind.UNSUPPORTED,
+    elif strategy.traffic_routing is not None:
+        # The router's own checks (its config, the Services it needs), without the ones the model made already.
+        known = {(i.path, i.message) for i in blocking}
+        blocking.extend(
+            issue
+            for issue in router_registry.validate(
+                strategy.traffic_routing,
+                stable_service=strategy.stable_service,
+                canary_service=strategy.canary_service,
             )
+            if (issue.path, issue.message) not in known
         )
     return tuple(blocking), tuple(reported)
 
@@ -147,6 +161,7 @@ def apply_effect(
     rollout_body: Mapping[str, Any],
     rollout: model.Rollout,
     runtime: reconcile_runtime.Runtime,
+    router: router_base.TrafficRouter | None = None,
 ) -> None:
     apps, core = runtime.clients.apps, runtime.clients.core
     namespace = rollout.namespace or ""
@@ -223,6 +238,20 @@ def apply_effect(
                 namespace=namespace,
                 name=effect.name,
             )
+        case decisions.SetTrafficWeight():
+            if router is None:
+                raise errors.KubeError("no traffic router to set the weight on")
+            change = router.set_weight(
+                effect.weight, canary_hash=effect.canary_hash, stable_hash=effect.stable_hash
+            )
+            if change.restored:
+                runtime.events.record(
+                    rollout_body,
+                    reason="TrafficWeightRestored",
+                    message="traffic weights changed outside rollwave were set back: "
+                    + "; ".join(change.restored),
+                    warning=True,
+                )
         case decisions.SetRolloutReplicas():
             custom.patch(
                 runtime.clients.custom,
@@ -274,6 +303,29 @@ def _read_pods(
             )
         )
     return tuple(found)
+
+
+def _traffic_router(
+    rollout: model.Rollout, *, runtime: reconcile_runtime.Runtime
+) -> tuple[router_base.TrafficRouter | None, tuple[fields.FieldIssue, ...], int | None]:
+    """The Rollout's traffic router and the canary weight it holds now; a problem with the objects it names
+    (missing, or not routing to both Services) is an issue naming the field, retried."""
+    strategy = rollout.spec.strategy
+    if not isinstance(strategy, model.CanaryStrategy) or strategy.traffic_routing is None:
+        return None, (), None
+    ref = router_registry.rollout_ref(
+        strategy.traffic_routing,
+        namespace=rollout.namespace or "",
+        name=rollout.name,
+        uid=rollout.uid or "",
+        stable_service=strategy.stable_service,
+        canary_service=strategy.canary_service,
+    )
+    try:
+        router = router_registry.create(strategy.traffic_routing, rollout=ref, clients=runtime.clients)
+        return router, (), router.read_weight()
+    except router_base.RouterError as err:
+        return None, (err.issue(),), None
 
 
 def _analysis_runs(
@@ -389,7 +441,12 @@ def _export_metrics(rollout: model.Rollout, status: model.RolloutStatus) -> None
             namespace=rollout.namespace or "",
             name=rollout.name,
             strategy=strategy,
-            traffic_router="",
+            traffic_router=(
+                rollout.spec.strategy.traffic_routing.router
+                if isinstance(rollout.spec.strategy, model.CanaryStrategy)
+                and rollout.spec.strategy.traffic_routing
+                else ""
+            ),
             phase=phase,
         ).set(1 if status.phase == phase else 0)
     available = status.available_replicas or 0

@@ -152,6 +152,9 @@ class Cluster:
         self.passes = 0
         # AnalysisRuns by name; the simulated analysis controller only does what tests tell it (set_run_phase).
         self.analysis_runs: dict[str, dict[str, Any]] = {}
+        # The canary weight on the traffic router (a Rollout with trafficRouting), and every write to it.
+        self.traffic_weight: int | None = None
+        self.traffic_writes: list[int] = []
         self.blocking_issues = tuple(blocking_issues) if blocking_issues is not None else None
         self.reported_issues = tuple(reported_issues) if reported_issues is not None else None
         self.history: list[PassRecord] = []
@@ -228,6 +231,7 @@ class Cluster:
                 rollout_analysis.AnalysisRunView.from_body(raw) for raw in self.analysis_runs.values()
             ),
             replicas_unset=self.rollout["spec"].get("replicas") is None,
+            traffic_weight=self.traffic_weight,
             blocking_issues=self.blocking_issues if self.blocking_issues is not None else parsed.invalid,
             reported_issues=self.reported_issues if self.reported_issues is not None else parsed.unsupported,
         )
@@ -449,6 +453,9 @@ class Cluster:
                         run["status"] = {"phase": "Successful", "message": "Run Terminated"}
             case decisions.DeleteAnalysisRun():
                 self.analysis_runs.pop(effect.name, None)
+            case decisions.SetTrafficWeight():
+                self.traffic_weight = effect.weight
+                self.traffic_writes.append(effect.weight)
             case _:
                 raise AssertionError(f"unknown effect {effect!r}")
 

@@ -510,7 +510,6 @@ UNSUPPORTED_ROLLOUT_FIELDS = [
     "spec.strategy.canary.trafficRouting.ambassador",
     "spec.strategy.canary.trafficRouting.appMesh",
     "spec.strategy.canary.trafficRouting.apisix",
-    "spec.strategy.canary.trafficRouting.plugins",
     "spec.strategy.canary.trafficRouting.managedRoutes",
     "spec.strategy.canary.antiAffinity",
     "spec.strategy.canary.pingPong",

@@ -614,7 +614,7 @@ INVALID_CASES = [
             )
         },
         f"{CANARY}.trafficRouting.maxTrafficWeight",
-        "only supported with the nginx router and plugins",
+        "only supported with nginx, gatewayAPI and plugins",
         id="max-traffic-weight-with-istio",
     ),
     pytest.param(
