@@ -94,6 +94,11 @@ class DevCluster:
         return self.state_dir / "controller"
 
     @property
+    def demo_traffic_dir(self) -> pathlib.Path:
+        """Where `rollwave demo` keeps its traffic simulator (rollouts/devcluster/demo_traffic.py): pid, log."""
+        return self.state_dir / "demo-traffic"
+
+    @property
     def prometheus_url(self) -> str:
         return f"http://127.0.0.1:{PROMETHEUS_PORT}"
 
@@ -444,6 +449,17 @@ def start_daemon(*, name: str, argv: Sequence[str], folder: pathlib.Path, health
         raise DevClusterError(f"{name} did not become ready; see {folder / 'log'}")
 
 
+def daemon_running(folder: pathlib.Path) -> bool:
+    """Whether the process `start_daemon` started with this folder is alive."""
+    pid = _pid_from(folder / "pid")
+    return pid is not None and _pid_alive(pid)
+
+
+def stop_daemon(folder: pathlib.Path) -> bool:
+    """Stops what `start_daemon` started with this folder (SIGTERM, then SIGKILL after 15 s); True if it ran."""
+    return _stop_by_pid_file(folder / "pid")
+
+
 def _pid_from(pid_file: pathlib.Path) -> int | None:
     try:
         return int(pid_file.read_text().strip())
@@ -554,6 +570,7 @@ def up(cluster: DevCluster, *, say: Say = _say_to_stderr) -> None:
 def down(cluster: DevCluster, *, say: Say = _say_to_stderr) -> None:
     daemons = (
         ("controller", cluster.controller_dir),
+        ("demo traffic", cluster.demo_traffic_dir),
         ("prometheus", cluster.prometheus_dir),
         ("alertmanager", cluster.alertmanager_dir),
     )
