@@ -273,6 +273,10 @@ def describe_step(step: model.CanaryStep, *, status: model.RolloutStatus, now: d
         if any(p.reason == model.PauseReason.INCONCLUSIVE_ANALYSIS_RUN for p in status.pause_conditions):
             text += ", paused until promoted"
         return text
+    if isinstance(step, model.SetHeaderRoute):
+        return f"setHeaderRoute {step.route.name}" + ("" if step.route.headers else " (remove)")
+    if isinstance(step, model.SetMirrorRoute):
+        return f"setMirrorRoute {step.route.name}" + ("" if step.route.matches else " (remove)")
     return f"{step.kind or 'empty step'} (not supported by rollwave)"
 
 

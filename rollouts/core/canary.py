@@ -372,6 +372,17 @@ def _route_traffic(
     return target
 
 
+def _remove_managed_routes(view: CanaryView, work: _Pass) -> None:
+    """At the end of an update (promoted or aborted) the header and mirror routes its steps added go."""
+    strategy = view.rollout.spec.strategy
+    if (
+        isinstance(strategy, model.CanaryStrategy)
+        and strategy.traffic_routing
+        and strategy.traffic_routing.managed_routes
+    ):
+        work.effects.append(decisions.RemoveManagedRoutes())
+
+
 def _surge_and_unavailable(spec: model.RolloutSpec, strategy: model.CanaryStrategy) -> tuple[int, int]:
     return replicas.resolve_surge_and_unavailable(
         replicas=spec.replicas,
@@ -473,6 +484,7 @@ def _handle_abort_and_retry(view: CanaryView, work: _Pass, *, now: datetime.date
                 break
         if not was_aborted:
             work.event("RolloutAborted", message, warning=True)
+            _remove_managed_routes(view, work)
         work.status = dataclasses.replace(
             status,
             aborted_at=status.aborted_at or now,
@@ -774,6 +786,10 @@ def describe_step(step: model.CanaryStep) -> str:
         return "setCanaryScale"
     if isinstance(step, model.AnalysisStep):
         return "analysis"
+    if isinstance(step, model.SetHeaderRoute):
+        return f"setHeaderRoute: {step.route.name}"
+    if isinstance(step, model.SetMirrorRoute):
+        return f"setMirrorRoute: {step.route.name}"
     return type(step).__name__
 
 
@@ -820,6 +836,13 @@ def _advance_step(
         complete = _pause_step(work, step, now=now)
     elif isinstance(step, model.AnalysisStep):
         complete = _analysis_step(view, work, step=step, index=index, revision=revision, now=now)
+    elif isinstance(step, model.SetHeaderRoute):
+        # Done once the router took it: the effect is applied before this pass's status is written.
+        work.effects.append(decisions.SetHeaderRoute(route=step.route))
+        complete = True
+    elif isinstance(step, model.SetMirrorRoute):
+        work.effects.append(decisions.SetMirrorRoute(route=step.route))
+        complete = True
     if not complete:
         return
     work.status = dataclasses.replace(work.status, current_step_index=index + 1)
@@ -1176,6 +1199,7 @@ def _promote_if_done(
         current_step_index=len(strategy.steps) if strategy.steps else None,
     )
     work.event("RolloutCompleted", f"Rollout completed update to revision {revision} ({new_hash}): {reason}")
+    _remove_managed_routes(view, work)
     work.progressed = True
     work.wake(datetime.timedelta(0))
 

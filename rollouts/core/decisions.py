@@ -14,6 +14,7 @@ from typing import Any
 
 from rollouts.core import rollout_analysis
 from rollouts.model import rollout as model
+from rollouts.model import routes
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +92,25 @@ class DeleteAnalysisRun:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SetHeaderRoute:
+    """A `setHeaderRoute` step: the router sends matching requests to the canary (no matches: removes it)."""
+
+    route: routes.HeaderRoute
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SetMirrorRoute:
+    """A `setMirrorRoute` step: the router copies matching requests to the canary (no matches: removes it)."""
+
+    route: routes.MirrorRoute
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveManagedRoutes:
+    """The update ended (promoted or aborted): the header and mirror routes the steps added go."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SetTrafficWeight:
     """The canary's share of traffic on the router (out of maxTrafficWeight); the rest goes to the stable."""
 
@@ -111,6 +131,9 @@ Effect = (
     | TerminateAnalysisRun
     | DeleteAnalysisRun
     | SetTrafficWeight
+    | SetHeaderRoute
+    | SetMirrorRoute
+    | RemoveManagedRoutes
 )
 
 

@@ -27,7 +27,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from rollouts.model import analysis, fields, wire, workloads
+from rollouts.model import analysis, fields, routes, wire, workloads
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -149,6 +149,20 @@ class AnalysisStep:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SetHeaderRoute:
+    """`setHeaderRoute`: requests with matching headers go to the canary (a router that can, e.g. Istio)."""
+
+    route: routes.HeaderRoute
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SetMirrorRoute:
+    """`setMirrorRoute`: matching requests are also copied to the canary."""
+
+    route: routes.MirrorRoute
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class UnsupportedStep:
     """A step rollwave cannot run; `Parsed.issues` says why.
 
@@ -159,7 +173,9 @@ class UnsupportedStep:
     kind: str
 
 
-CanaryStep = SetWeight | Pause | SetCanaryScale | AnalysisStep | UnsupportedStep
+CanaryStep = (
+    SetWeight | Pause | SetCanaryScale | AnalysisStep | SetHeaderRoute | SetMirrorRoute | UnsupportedStep
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -694,8 +710,15 @@ _UNSUPPORTED_BLUE_GREEN_KEYS = (
     "previewMetadata",
     "activeMetadata",
 )
-_SUPPORTED_STEP_ACTIONS = ("setWeight", "pause", "setCanaryScale", "analysis")
-_UNSUPPORTED_STEP_ACTIONS = ("experiment", "setHeaderRoute", "setMirrorRoute", "plugin")
+_SUPPORTED_STEP_ACTIONS = (
+    "setWeight",
+    "pause",
+    "setCanaryScale",
+    "analysis",
+    "setHeaderRoute",
+    "setMirrorRoute",
+)
+_UNSUPPORTED_STEP_ACTIONS = ("experiment", "plugin")
 _ANALYSIS_KEYS = ("templates", "args", "dryRun", "measurementRetention", "analysisRunMetadata")
 _ROLLOUT_ARG_SOURCES = ("podTemplateHashValue", "fieldRef")
 _SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
@@ -878,6 +901,15 @@ def _read_canary(reader: fields.FieldReader, canary: Mapping[str, Any]) -> Canar
     for index, step in enumerate(steps):
         if isinstance(step, SetCanaryScale) and traffic_routing is None:
             reader.invalid(f"{path}.steps[{index}].setCanaryScale", "requires trafficRouting")
+        if isinstance(step, SetHeaderRoute | SetMirrorRoute):
+            action = "setHeaderRoute" if isinstance(step, SetHeaderRoute) else "setMirrorRoute"
+            if traffic_routing is None:
+                reader.invalid(f"{path}.steps[{index}].{action}", "requires trafficRouting")
+            elif step.route.name and step.route.name not in traffic_routing.managed_routes:
+                reader.invalid(
+                    f"{path}.steps[{index}].{action}.name",
+                    f'route "{step.route.name}" is not listed in trafficRouting.managedRoutes',
+                )
     max_surge = reader.int_or_percent(canary, "maxSurge", path, default=DEFAULT_MAX_SURGE)
     max_unavailable = reader.int_or_percent(canary, "maxUnavailable", path, default=DEFAULT_MAX_UNAVAILABLE)
     if max_surge.value == 0 and max_unavailable.value == 0:
@@ -1019,6 +1051,10 @@ def _read_step(reader: fields.FieldReader, raw: object, path: str, *, max_weight
         return _read_pause(reader, step, path)
     if action == "setCanaryScale":
         return _read_set_canary_scale(reader, step, path)
+    if action == "setHeaderRoute":
+        return SetHeaderRoute(route=routes.read_header_route(reader, step[action], path=action_path))
+    if action == "setMirrorRoute":
+        return SetMirrorRoute(route=routes.read_mirror_route(reader, step[action], path=action_path))
     step_analysis = reader.mapping(step, "analysis", path)
     if step_analysis is None:
         return UnsupportedStep(kind=action)

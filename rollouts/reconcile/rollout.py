@@ -152,6 +152,16 @@ def classify_issues(
             )
             if (issue.path, issue.message) not in known
         )
+        for index, step in enumerate(strategy.steps):
+            if isinstance(step, model.SetHeaderRoute | model.SetMirrorRoute):
+                action = "setHeaderRoute" if isinstance(step, model.SetHeaderRoute) else "setMirrorRoute"
+                problem = router_registry.step_issue(
+                    strategy.traffic_routing.router,
+                    action=action,
+                    path=f"spec.strategy.canary.steps[{index}].{action}",
+                )
+                if problem is not None:
+                    blocking.append(problem)
     return tuple(blocking), tuple(reported)
 
 
@@ -252,6 +262,17 @@ def apply_effect(
                     + "; ".join(change.restored),
                     warning=True,
                 )
+        case decisions.SetHeaderRoute():
+            if not isinstance(router, router_base.HeaderRouting):
+                raise errors.KubeError("the traffic router cannot set header routes")
+            router.set_header_route(effect.route)
+        case decisions.SetMirrorRoute():
+            if not isinstance(router, router_base.MirrorRouting):
+                raise errors.KubeError("the traffic router cannot set mirror routes")
+            router.set_mirror_route(effect.route)
+        case decisions.RemoveManagedRoutes():
+            if router is not None:
+                router.remove_managed_routes()
         case decisions.SetRolloutReplicas():
             custom.patch(
                 runtime.clients.custom,

@@ -1,7 +1,7 @@
 """A Rollout with a traffic router, through the controller, on the real control plane with the routers' real CRDs.
 
 For each router (Gateway API HTTPRoute, NGINX canary Ingress, Istio VirtualService, SMI TrafficSplit): the canary
-walks 20% -> 50% with the weights read back from the API server exactly at each step, the stable ReplicaSet stays at
+walks 20% -> 50% -> 100% with the weights read back from the API server exactly at each step, the stable ReplicaSet stays at
 full scale while the canary runs ceil(weight x replicas / 100) pods, a weight changed by someone else is put back
 with a Warning Event, promotion leaves all traffic on stable pointing at the new revision, and an abort sends all
 traffic back to stable before the canary's pods go.
@@ -21,7 +21,7 @@ from tests.support import kube, paths
 from tests.support import rollouts as ro
 
 REPLICAS = 4
-STEPS = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}]
+STEPS = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}, {"setWeight": 100}, {"pause": {}}]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +95,8 @@ def _istio_setup(namespace: str) -> dict[str, Any]:
 def _istio_weight(namespace: str) -> int | None:
     service = kube.get("virtualservice", "web", namespace=namespace)
     assert service is not None
-    weights = {d["destination"]["host"]: d.get("weight", 0) for d in service["spec"]["http"][0]["route"]}
+    [primary] = [route for route in service["spec"]["http"] if route.get("name") == "primary"]
+    weights = {d["destination"]["host"]: d.get("weight", 0) for d in primary["route"]}
     assert weights["web-stable"] + weights["web-canary"] == 100
     return int(weights["web-canary"])
 
@@ -241,6 +242,11 @@ def test_a_routed_canary_sets_exact_weights_restores_them_and_resets_on_promotio
     ro.wait_split("web", namespace=namespace, canary=2, stable=REPLICAS)
 
     ro.promote("web", namespace=namespace)
+    ro.wait_step("web", 5, namespace=namespace)
+    wait_weight(router, namespace, 100)
+    ro.wait_split("web", namespace=namespace, canary=REPLICAS, stable=REPLICAS)
+
+    ro.promote("web", namespace=namespace)
     done = ro.wait_phase("web", "Healthy", namespace=namespace)
     assert done["status"]["stableRS"] == v2
     # All traffic on stable, and the stable Service selects the new revision.
@@ -313,3 +319,73 @@ def test_argos_istio_subset_split_example_works_unchanged(
         lambda: subset_weights() == {"stable": 100, "canary": 0}, timeout=30, what="all traffic on stable"
     )
     assert subset_hashes()["stable"] == v2
+
+
+def test_istio_header_and_mirror_steps_add_routes_first_and_the_abort_removes_them(
+    router_crds: list[str], controller: kube.Controller, namespace: str
+) -> None:
+    routing = _istio_setup(namespace)
+    routing["managedRoutes"] = [{"name": "canary-header"}, {"name": "mirror"}]
+    steps = [
+        {"setWeight": 20},
+        {
+            "setHeaderRoute": {
+                "name": "canary-header",
+                "match": [{"headerName": "X-Canary", "headerValue": {"exact": "yes"}}],
+            }
+        },
+        {"setMirrorRoute": {"name": "mirror", "percentage": 50, "match": [{"method": {"exact": "GET"}}]}},
+        {"pause": {}},
+    ]
+    ro.create(
+        ro.rollout_manifest("web", replicas=2, steps=steps, trafficRouting=routing), namespace=namespace
+    )
+    ro.wait_phase("web", "Healthy", namespace=namespace)
+    ro.set_image("web", "nginx:2.0", namespace=namespace)
+    ro.wait_step("web", 3, namespace=namespace)
+
+    def http_routes() -> list[dict[str, Any]]:
+        service = kube.get("virtualservice", "web", namespace=namespace)
+        assert service is not None
+        routes: list[dict[str, Any]] = service["spec"]["http"]
+        return routes
+
+    names = [route.get("name") for route in http_routes()]
+    assert names == ["canary-header", "mirror", "primary"]  # managed routes first, in managedRoutes order
+    header, mirror, _ = http_routes()
+    assert header["match"] == [{"headers": {"X-Canary": {"exact": "yes"}}}]
+    assert [d["destination"]["host"] for d in header["route"]] == ["web-canary"]
+    assert mirror["mirror"]["host"] == "web-canary"
+    assert mirror["mirrorPercentage"]["value"] == 50
+    assert _istio_weight(namespace) == 20
+
+    ro.abort("web", namespace=namespace)
+    ro.wait_phase("web", "Degraded", namespace=namespace)
+    kube.wait_for(
+        lambda: [route.get("name") for route in http_routes()] == ["primary"],
+        timeout=30,
+        what="managed routes gone",
+    )
+    wait_weight(ROUTERS[2], namespace, 0)
+
+
+def test_a_header_route_step_on_a_router_that_cannot_is_invalid_spec_naming_the_step(
+    controller: kube.Controller, namespace: str
+) -> None:
+    routing = _nginx_setup(namespace)
+    routing["managedRoutes"] = [{"name": "h"}]
+    steps = [
+        {"setWeight": 20},
+        {"setHeaderRoute": {"name": "h", "match": [{"headerName": "X", "headerValue": {"exact": "1"}}]}},
+    ]
+    ro.create(
+        ro.rollout_manifest("web", replicas=2, steps=steps, trafficRouting=routing), namespace=namespace
+    )
+    degraded = ro.wait_phase("web", "Degraded", namespace=namespace)
+    invalid = next(c for c in degraded["status"]["conditions"] if c["type"] == "InvalidSpec")
+    assert (
+        "spec.strategy.canary.steps[1].setHeaderRoute: the nginx traffic router cannot do setHeaderRoute steps"
+        in (invalid["message"])
+    )
+    assert kube.get("ingress", NGINX_CANARY, namespace=namespace) is None  # no traffic moved
+    assert ro.replica_sets("web", namespace=namespace) == {}

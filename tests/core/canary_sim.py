@@ -155,6 +155,7 @@ class Cluster:
         # The canary weight on the traffic router (a Rollout with trafficRouting), and every write to it.
         self.traffic_weight: int | None = None
         self.traffic_writes: list[int] = []
+        self.managed_routes: dict[str, object] = {}  # header and mirror routes on the router, by name
         self.blocking_issues = tuple(blocking_issues) if blocking_issues is not None else None
         self.reported_issues = tuple(reported_issues) if reported_issues is not None else None
         self.history: list[PassRecord] = []
@@ -456,6 +457,10 @@ class Cluster:
             case decisions.SetTrafficWeight():
                 self.traffic_weight = effect.weight
                 self.traffic_writes.append(effect.weight)
+            case decisions.SetHeaderRoute() | decisions.SetMirrorRoute():
+                self.managed_routes[effect.route.name] = effect.route
+            case decisions.RemoveManagedRoutes():
+                self.managed_routes.clear()
             case _:
                 raise AssertionError(f"unknown effect {effect!r}")
 

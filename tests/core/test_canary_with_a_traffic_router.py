@@ -162,3 +162,46 @@ def test_set_canary_scale_decouples_pods_from_the_weight() -> None:
     v2 = cluster.status.current_pod_hash
     assert cluster.split() == {v1: 10, v2: 3}
     assert cluster.traffic_weight == 10
+
+
+def istio_with_routes() -> sim.Cluster:
+    manifest = sim.rollout_manifest(
+        replicas=4,
+        steps=[
+            {"setWeight": 20},
+            {"setHeaderRoute": {"name": "h", "match": [{"headerName": "X", "headerValue": {"exact": "1"}}]}},
+            {"pause": {}},
+        ],
+    )
+    manifest["spec"]["strategy"]["canary"]["trafficRouting"] = {
+        "istio": {"virtualService": {"name": "vs", "routes": ["primary"]}},
+        "managedRoutes": [{"name": "h"}],
+    }
+    return sim.deployed(manifest, lag=1)
+
+
+def test_a_header_route_step_sets_its_route_and_moves_on() -> None:
+    cluster = istio_with_routes()
+    cluster.set_image("web:v2")
+    cluster.settle()
+    assert cluster.status.current_step_index == 2
+    assert list(cluster.managed_routes) == ["h"]
+    assert "Rollout step 2/3 completed (setHeaderRoute: h)" in [
+        e.message for e in cluster.events_with("RolloutStepCompleted")
+    ]
+
+
+def test_the_end_of_the_update_removes_the_managed_routes() -> None:
+    aborted = istio_with_routes()
+    aborted.set_image("web:v2")
+    aborted.settle()
+    aborted.abort()
+    aborted.settle()
+    assert aborted.managed_routes == {}
+    promoted = istio_with_routes()
+    promoted.set_image("web:v2")
+    promoted.settle()
+    promoted.promote()
+    promoted.settle()
+    assert promoted.status.phase == model.RolloutPhase.HEALTHY
+    assert promoted.managed_routes == {}

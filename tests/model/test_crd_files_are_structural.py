@@ -502,18 +502,14 @@ UNSUPPORTED_ROLLOUT_FIELDS = [
     "spec.workloadRef",
     "spec.rollbackWindow",
     "spec.strategy.canary.steps[].experiment",
-    "spec.strategy.canary.steps[].setHeaderRoute",
-    "spec.strategy.canary.steps[].setMirrorRoute",
     "spec.strategy.canary.steps[].plugin",
     "spec.strategy.canary.trafficRouting.alb",
     "spec.strategy.canary.trafficRouting.traefik",
     "spec.strategy.canary.trafficRouting.ambassador",
     "spec.strategy.canary.trafficRouting.appMesh",
     "spec.strategy.canary.trafficRouting.apisix",
-    "spec.strategy.canary.trafficRouting.managedRoutes",
     "spec.strategy.canary.antiAffinity",
     "spec.strategy.canary.pingPong",
-    "spec.strategy.canary.dynamicStableScale",
     "spec.strategy.blueGreen.antiAffinity",
 ]
 

@@ -161,8 +161,8 @@ def test_canary_steps_become_typed_steps() -> None:
 def test_unsupported_steps_keep_step_indexes_aligned() -> None:
     steps = [
         {"setWeight": 10},
-        {"setHeaderRoute": {"name": "h"}},
-        {"setMirrorRoute": {"name": "m"}},
+        {"experiment": {"templates": []}},
+        {"plugin": {"name": "m"}},
         {"pause": {}},
     ]
     body = manifest(strategy=canary(steps=steps))
@@ -170,8 +170,8 @@ def test_unsupported_steps_keep_step_indexes_aligned() -> None:
     assert isinstance(strategy, rollout.CanaryStrategy)
     assert strategy.steps == (
         rollout.SetWeight(weight=10),
-        rollout.UnsupportedStep(kind="setHeaderRoute"),
-        rollout.UnsupportedStep(kind="setMirrorRoute"),
+        rollout.UnsupportedStep(kind="experiment"),
+        rollout.UnsupportedStep(kind="plugin"),
         rollout.Pause(),
     )
 
@@ -789,8 +789,6 @@ UNSUPPORTED_CASES = [
         )
         for key, value in {
             "experiment": {"templates": [{"name": "e", "specRef": "canary"}]},
-            "setHeaderRoute": {"name": "h", "match": [{"headerName": "x", "headerValue": {"exact": "y"}}]},
-            "setMirrorRoute": {"name": "m", "percentage": 10},
             "plugin": {"name": "step-plugin", "config": {}},
         }.items()
     ),
@@ -872,3 +870,52 @@ def test_parsing_does_not_modify_the_input() -> None:
     before = copy.deepcopy(body)
     rollout.parse_rollout(body)
     assert body == before
+
+
+ISTIO_ROUTES = {
+    "istio": {"virtualService": {"name": "vs", "routes": ["primary"]}},
+    "managedRoutes": [{"name": "h"}, {"name": "m"}],
+}
+
+
+def test_header_and_mirror_route_steps_parse_into_their_routes() -> None:
+    steps = [
+        {
+            "setHeaderRoute": {
+                "name": "h",
+                "match": [{"headerName": "X-Canary", "headerValue": {"exact": "yes"}}],
+            }
+        },
+        {"setMirrorRoute": {"name": "m", "percentage": 10, "match": [{"method": {"exact": "GET"}}]}},
+        {"setHeaderRoute": {"name": "h"}},
+    ]
+    parsed = rollout.parse_rollout(
+        manifest(strategy=canary(steps=steps, trafficRouting=ISTIO_ROUTES, **SERVICES))
+    )
+    assert parsed.issues == ()
+    strategy = parsed.require().spec.strategy
+    assert isinstance(strategy, rollout.CanaryStrategy)
+    header, mirror, removal = strategy.steps
+    assert isinstance(header, rollout.SetHeaderRoute) and header.route.name == "h"
+    assert header.route.headers[0][0] == "X-Canary"
+    assert isinstance(mirror, rollout.SetMirrorRoute) and mirror.route.percentage == 10
+    assert isinstance(removal, rollout.SetHeaderRoute) and removal.route.headers == ()
+
+
+def test_a_header_match_without_a_value_kind_names_the_field() -> None:
+    steps = [{"setHeaderRoute": {"name": "h", "match": [{"headerName": "X", "headerValue": {}}]}}]
+    issue = only_issue(manifest(strategy=canary(steps=steps, trafficRouting=ISTIO_ROUTES, **SERVICES)))
+    assert issue.path == f"{CANARY}.steps[0].setHeaderRoute.match[0].headerValue"
+    assert issue.message == "must set exactly one of exact, prefix, regex"
+
+
+def test_a_route_step_needs_a_router_and_a_managed_route_of_its_name() -> None:
+    steps = [{"setHeaderRoute": {"name": "h"}}]
+    issue = only_issue(manifest(strategy=canary(steps=steps)))
+    assert (issue.path, issue.message) == (f"{CANARY}.steps[0].setHeaderRoute", "requires trafficRouting")
+    steps = [{"setMirrorRoute": {"name": "elsewhere"}}]
+    issue = only_issue(manifest(strategy=canary(steps=steps, trafficRouting=ISTIO_ROUTES, **SERVICES)))
+    assert (issue.path, issue.message) == (
+        f"{CANARY}.steps[0].setMirrorRoute.name",
+        'route "elsewhere" is not listed in trafficRouting.managedRoutes',
+    )
