@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import pathlib
 import socket
 import threading
@@ -359,3 +360,66 @@ def test_a_missing_template_is_invalid_spec_naming_the_field_until_it_appears(
     kube.apply(template, namespace=namespace)
     healthy = ro.wait_phase("web", "Healthy", namespace=namespace, timeout=30)
     assert not any(c["type"] == "InvalidSpec" for c in healthy["status"].get("conditions") or [])
+
+
+def test_a_deleted_run_is_replaced_and_an_edited_one_aborts_never_promoting(
+    controller: kube.Controller, namespace: str, dev_cluster: devcluster.DevCluster
+) -> None:
+    template = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisTemplate",
+        "metadata": {"name": "long"},
+        "spec": {
+            "metrics": [
+                {
+                    "name": "always-one",
+                    "interval": "2s",
+                    "count": 500,  # runs for many minutes: the test decides its end
+                    "successCondition": "result[0] == 1",
+                    "provider": {"prometheus": {"address": dev_cluster.prometheus_url, "query": "vector(1)"}},
+                }
+            ]
+        },
+    }
+    kube.apply(template, namespace=namespace)
+    steps = [{"setWeight": 50}, {"analysis": {"templates": [{"templateName": "long"}]}}]
+    ro.create(ro.rollout_manifest("web", replicas=2, steps=steps), namespace=namespace)
+    v1 = ro.wait_phase("web", "Healthy", namespace=namespace)["status"]["stableRS"]
+    ro.set_image("web", "nginx:2.0", namespace=namespace)
+    first = kube.wait_for(lambda: step_runs("web", namespace=namespace), timeout=60, what="the step's run")[0]
+    name = first["metadata"]["name"]
+
+    kube.kubectl("delete", "analysisrun", name, "-n", namespace)
+    kube.wait_for(
+        lambda: "AnalysisRunDeleted" in ro.event_reasons("web", namespace=namespace),
+        timeout=30,
+        what="an AnalysisRunDeleted event",
+    )
+    replacement = kube.wait_for(
+        lambda: [
+            r
+            for r in step_runs("web", namespace=namespace)
+            if r["metadata"]["uid"] != first["metadata"]["uid"]
+        ],
+        timeout=30,
+        what="a new run for the step",
+    )[0]
+    status = ro.status("web", namespace=namespace)
+    assert (status["currentStepIndex"], status["stableRS"]) == (1, v1)
+
+    # Someone loosens the gate of the running analysis: its result no longer counts, and the update stops.
+    patch = {"spec": {"metrics": [{**template["spec"]["metrics"][0], "successCondition": "true"}]}}
+    kube.kubectl(
+        "patch",
+        "analysisrun",
+        replacement["metadata"]["name"],
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        json.dumps(patch),
+    )
+    aborted = ro.wait_phase("web", "Degraded", namespace=namespace, timeout=30)
+    assert aborted["status"]["stableRS"] == v1
+    progressing = next(c for c in aborted["status"]["conditions"] if c["type"] == "Progressing")
+    assert "cannot be trusted: its spec was changed after rollwave created it" in progressing["message"]
