@@ -1,6 +1,6 @@
 .PHONY: demo test unit lint down
 
-demo:  ## control plane + controller + a canary walking its steps
+demo:  ## control plane + controller + a good canary promoted and a bad one rolled back by analysis
 	scripts/demo.sh
 
 test:  ## the whole suite (what CI runs)
