@@ -108,7 +108,6 @@ def get_cluster_scoped(
     return cast(dict[str, Any], found)
 
 
-@errors.translated
 def create_if_missing(
     custom: CustomObjectsApi,
     *,
@@ -119,12 +118,9 @@ def create_if_missing(
 ) -> dict[str, Any] | None:
     """Create-if-missing: None when an object of that name exists already (the caller named it deterministically)."""
     try:
-        result = custom.create_namespaced_custom_object(*group_version, namespace, plural, dict(body))
-    except ApiException as err:
-        if err.status == 409:
-            return None
-        raise
-    return cast(dict[str, Any], result)
+        return create(custom, group_version=group_version, plural=plural, namespace=namespace, body=body)
+    except errors.Conflict:
+        return None
 
 
 @errors.translated

@@ -180,6 +180,25 @@ class MirrorRouting(Protocol):
 # Shared pure helpers
 
 
+def missing_services(
+    router: str, *, stable_service: str | None, canary_service: str | None
+) -> list[fields.FieldIssue]:
+    """The routers that route between two Services need both named in the canary strategy.
+
+    >>> [str(i) for i in missing_services("smi", stable_service="web", canary_service=None)]
+    ['spec.strategy.canary.canaryService: is required with the smi traffic router']
+    """
+    return [
+        fields.FieldIssue(
+            path=f"{CANARY_PATH}.{key}",
+            message=f"is required with the {router} traffic router",
+            kind=fields.IssueKind.INVALID,
+        )
+        for key, service in (("stableService", stable_service), ("canaryService", canary_service))
+        if not service
+    ]
+
+
 def recorded_weight(obj: Mapping[str, Any] | None, *, rollout: str) -> int | None:
     """The canary weight rollwave last wrote on `obj` for `rollout`, or None without a (readable) record.
 

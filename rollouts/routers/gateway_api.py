@@ -103,15 +103,9 @@ def validate(
 ) -> tuple[fields.FieldIssue, ...]:
     """Every problem with the config (and the Services it needs), without touching the cluster."""
     issues = list(parse_config(config, path=path).issues)
-    for key, service in (("stableService", stable_service), ("canaryService", canary_service)):
-        if not service:
-            issues.append(
-                fields.FieldIssue(
-                    path=f"{base.CANARY_PATH}.{key}",
-                    message="is required with the Gateway API traffic router",
-                    kind=fields.IssueKind.INVALID,
-                )
-            )
+    issues += base.missing_services(
+        "Gateway API", stable_service=stable_service, canary_service=canary_service
+    )
     return tuple(issues)
 
 

@@ -54,15 +54,7 @@ def validate(
     config: Mapping[str, Any], *, path: str, stable_service: str | None, canary_service: str | None
 ) -> tuple[fields.FieldIssue, ...]:
     issues = list(parse_config(config, path=path).issues)
-    for key, service in (("stableService", stable_service), ("canaryService", canary_service)):
-        if not service:
-            issues.append(
-                fields.FieldIssue(
-                    path=f"{base.CANARY_PATH}.{key}",
-                    message="is required with the smi traffic router",
-                    kind=fields.IssueKind.INVALID,
-                )
-            )
+    issues += base.missing_services("smi", stable_service=stable_service, canary_service=canary_service)
     return tuple(issues)
 
 
