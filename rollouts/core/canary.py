@@ -130,7 +130,12 @@ def decide(view: CanaryView, *, now: datetime.datetime) -> decisions.Decision:
     routed = strategy.traffic_routing is not None
     if routed:
         canary_count, stable_count = _routed_counts(
-            spec=spec, strategy=strategy, status=work.status, weight=weight, stable_rs=stable_rs
+            spec=spec,
+            strategy=strategy,
+            status=work.status,
+            weight=weight,
+            stable_rs=stable_rs,
+            traffic_weight=view.traffic_weight,
         )
     else:
         canary_count, stable_count = _desired_counts(
@@ -304,13 +309,18 @@ def _routed_counts(
     status: model.RolloutStatus,
     weight: int,
     stable_rs: workloads.ReplicaSetView | None,
+    traffic_weight: int | None,
 ) -> tuple[int, int]:
     """(canary, stable) with a traffic router: the stable stays at full scale, the canary runs what its weight
-    needs (semantics 2.5). Without a stable revision the new one is all there is."""
+    needs (semantics 2.5). Without a stable revision the new one is all there is.
+
+    On an abort the stable goes back to full scale; the canary keeps the pods for the traffic the router still
+    sends it (with dynamicStableScale that traffic leaves only as fast as the stable's pods come back)."""
     if stable_rs is None:
         return spec.replicas, 0
     if status.abort:
-        return 0, spec.replicas
+        held = traffic_weight or 0
+        return -(-(held * spec.replicas) // strategy.max_traffic_weight), spec.replicas
     stable_actual = status.canary.weights.stable.weight if status.canary.weights is not None else None
     return replicas.traffic_routed_counts(
         replicas=spec.replicas,
@@ -350,12 +360,26 @@ def _route_traffic(
     """The canary weight to hold on the router now; asks for a write when the router holds another.
 
     The weight goes up only once the canary has the pods it needs (until then the router keeps what it has);
-    it drops to 0 at once on an abort and after a promotion (the stable Service then selects the new pods).
+    it drops to 0 at once on an abort (with dynamicStableScale, as fast as the stable's pods come back) and
+    after a promotion (the stable Service then selects the new pods).
     A weight someone else changed reads back different and is written again.
     """
     status = work.status
+    strategy = view.rollout.spec.strategy
+    assert isinstance(strategy, model.CanaryStrategy)
     updating = bool(status.stable_rs) and status.stable_rs != new_hash and not status.abort
-    if not updating or new_rs is None or new_rs.available_replicas == 0:
+    stable_rs = _find(view.replica_sets, stable_hash) if stable_hash != new_hash else None
+    if (
+        status.abort
+        and strategy.dynamic_stable_scale
+        and stable_rs is not None
+        and view.rollout.spec.replicas
+    ):
+        # The stable was scaled down with its traffic: give it back only what its available pods can serve.
+        full = strategy.max_traffic_weight
+        servable = min(full, stable_rs.available_replicas * full // view.rollout.spec.replicas)
+        target = min(view.traffic_weight or 0, full - servable)
+    elif not updating or new_rs is None or new_rs.available_replicas == 0:
         target = 0
     elif new_rs.available_replicas >= canary_count:
         target = weight

@@ -115,12 +115,35 @@ def test_abort_moves_traffic_before_pods() -> None:
     v2 = cluster.status.current_pod_hash
     cluster.abort()
     decision = cluster.step(cluster.now + SECOND)
-    kinds = [type(e).__name__ for e in decision.effects]
-    assert kinds.index("SetTrafficWeight") < kinds.index("ScaleReplicaSet")
-    assert cluster.traffic_weight == 0
+    # The pass that takes the traffic away keeps the canary's pods: they go once the router holds 0.
+    assert any(isinstance(e, decisions.SetTrafficWeight) and e.weight == 0 for e in decision.effects)
+    assert cluster.split()[v2] == 2
     cluster.settle()
     assert cluster.split() == {v1: 10, v2: 0}
     assert cluster.status.phase == model.RolloutPhase.DEGRADED
+
+
+def test_with_dynamic_stable_scale_an_abort_gives_the_stable_only_what_its_pods_can_serve() -> None:
+    cluster = routed(dynamicStableScale=True)
+    v1 = cluster.status.stable_rs
+    cluster.set_image("web:v2")
+    cluster.settle()
+    cluster.promote()
+    cluster.settle()
+    v2 = cluster.status.current_pod_hash
+    assert cluster.split() == {v1: 5, v2: 5}  # the stable shrank with its traffic
+    cluster.abort()
+    cluster.settle()
+    assert cluster.split() == {v1: 10, v2: 0}
+    assert cluster.traffic_weight == 0
+    for record in cluster.history[-20:]:
+        stable_available = next(
+            (rs.available_replicas for rs in record.view.replica_sets if rs.pod_template_hash == v1), 0
+        )
+        for effect in record.decision.effects:
+            if isinstance(effect, decisions.SetTrafficWeight):
+                # The stable's share never exceeds what its available pods serve.
+                assert (100 - effect.weight) <= stable_available * 10
 
 
 def test_promotion_points_the_stable_service_at_the_new_pods_before_the_weight_drops() -> None:
