@@ -21,7 +21,14 @@ from tests.support import kube, paths
 from tests.support import rollouts as ro
 
 REPLICAS = 4
-STEPS = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}, {"setWeight": 100}, {"pause": {}}]
+STEPS = [
+    {"setWeight": 20},
+    {"pause": {}},
+    {"setWeight": 50},
+    {"pause": {}},
+    {"setWeight": 100},
+    {"pause": {}},
+]
 
 
 @dataclasses.dataclass(frozen=True)
