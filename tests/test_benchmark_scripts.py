@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from benchmarks import step_latency
+from benchmarks import step_latency, sync_waves
 
 
 @pytest.mark.parametrize(
@@ -147,3 +147,62 @@ def test_canary_steps_measure_four_pauses_each_followed_by_a_change() -> None:
     weights = [step["setWeight"] for step in steps if "setWeight" in step]
     # Consecutive weights differ, so every pause is followed by a scale.
     assert all(a != b for a, b in itertools.pairwise(weights))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# sync_waves.py
+
+
+def test_waves_are_centred_on_zero_and_hold_the_manifests_evenly() -> None:
+    assert sync_waves.wave_numbers(5) == [-2, -1, 0, 1, 2]
+    by_wave = sync_waves.manifests(300, 5)
+    assert list(by_wave) == [-2, -1, 0, 1, 2]
+    assert [len(objects) for objects in by_wave.values()] == [60] * 5
+    assert [len(objects) for objects in sync_waves.manifests(7, 3).values()] == [3, 2, 2]
+    names = [obj["metadata"]["name"] for objects in by_wave.values() for obj in objects]
+    assert len(set(names)) == 300
+    for wave, objects in by_wave.items():
+        assert {obj["metadata"]["annotations"][sync_waves.WAVE_ANNOTATION] for obj in objects} == {str(wave)}
+    kinds = {obj["kind"] for objects in by_wave.values() for obj in objects}
+    assert kinds == {"ConfigMap", "Secret", "ServiceAccount", "Service"}
+    # Services are headless: the dev cluster's Service IP range could not hold hundreds of ClusterIPs.
+    services = [obj for objects in by_wave.values() for obj in objects if obj["kind"] == "Service"]
+    assert {service["spec"]["clusterIP"] for service in services} == {"None"}
+    with pytest.raises(ValueError):
+        sync_waves.wave_numbers(0)
+
+
+def test_sync_waves_table_has_each_run_and_the_medians() -> None:
+    runs = [
+        sync_waves.Run(what="first sync", repetition=0, kubectl_seconds=2.0, rollwave_seconds=3.0),
+        sync_waves.Run(what="first sync", repetition=1, kubectl_seconds=4.0, rollwave_seconds=4.0),
+        sync_waves.Run(what="re-apply", repetition=0, kubectl_seconds=1.0, rollwave_seconds=2.5),
+    ]
+    lines = [" ".join(line.split()) for line in sync_waves.format_table(runs).splitlines()]
+    assert lines[0] == "run kubectl apply s rollwave sync s ratio"
+    assert set(lines[1].replace(" ", "")) == {"-"}
+    assert lines[2:] == [
+        "first sync #0 2.00 3.00 1.50",
+        "first sync #1 4.00 4.00 1.00",
+        "re-apply #0 1.00 2.50 2.50",
+        "first sync, median 3.00 3.50 1.17",
+        "re-apply, median 1.00 2.50 2.50",
+    ]
+    assert sync_waves.median([5.0, 1.0, 3.0, 2.0]) == 2.5
+
+
+@pytest.mark.parametrize(
+    ("kubectl", "rollwave", "expected"),
+    [
+        pytest.param(
+            2.0, 2.4, "target: rollwave 2.40 s / kubectl 2.00 s = 1.20 <= 1.2: PASS", id="equal-passes"
+        ),
+        pytest.param(2.0, 3.0, "target: rollwave 3.00 s / kubectl 2.00 s = 1.50 <= 1.2: MISS", id="over"),
+    ],
+)
+def test_sync_waves_target_line(kubectl: float, rollwave: float, expected: str) -> None:
+    assert sync_waves.target_line(kubectl_seconds=kubectl, rollwave_seconds=rollwave) == expected
+
+
+def test_sync_waves_reads_api_requests_by_verb() -> None:
+    assert sync_waves.api_requests(EXPOSITION) == {"GET": 30.0, "PATCH": 12.0}

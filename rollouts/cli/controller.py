@@ -9,6 +9,8 @@ from typing import Any
 
 import kopf
 
+from rollouts.model import fields
+
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("controller", help="run the rollwave controller")
@@ -23,9 +25,32 @@ def register(commands: Any) -> None:
         "--http-address", default="127.0.0.1:8090", help="address for /healthz, /readyz and /metrics"
     )
     parser.add_argument("--workers", type=int, default=8, help="concurrent reconciles per resource kind")
+    parser.add_argument(
+        "--git-cache-dir",
+        help="where Applications' Git repositories are cached (default: $XDG_CACHE_HOME/rollwave/git, "
+        "that is ~/.cache/rollwave/git)",
+    )
+    parser.add_argument(
+        "--app-poll-interval",
+        type=_seconds,
+        default=180.0,
+        metavar="DURATION",
+        help="how often each Application is compared with Git and its repository polled for new commits "
+        "(default 3m; an Application's annotation rollwave.dev/poll-interval overrides it)",
+    )
     parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.set_defaults(run=run)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = fields.parse_duration(text).total_seconds()
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be longer than 0s")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
     operator.OPTIONS.http_address = args.http_address
     operator.OPTIONS.workers = args.workers
+    operator.OPTIONS.git_cache_dir = args.git_cache_dir
+    operator.OPTIONS.app_poll_seconds = args.app_poll_interval
     kopf.configure(
         verbose=args.verbose,
         log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,

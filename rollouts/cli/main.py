@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from rollouts import __version__
-from rollouts.cli import analysisruns, controller, demo, dev, rollouts
+from rollouts.cli import analysisruns, apps, controller, demo, dev, rollouts
 
 
 def build_parser(*, prog: str = "rollwave") -> argparse.ArgumentParser:
@@ -25,6 +25,7 @@ def build_parser(*, prog: str = "rollwave") -> argparse.ArgumentParser:
     controller.register(commands)
     demo.register(commands)
     analysisruns.register(rollouts.register(commands))
+    apps.register(commands)
     return parser
 
 

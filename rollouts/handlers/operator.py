@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import datetime
 import inspect
 import logging
 import os
+import pathlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,12 +26,15 @@ from aiohttp import web
 
 from rollouts.kube import cache as kube_cache
 from rollouts.kube import client as kube_client
+from rollouts.kube import discovery as kube_discovery
 from rollouts.kube import events as kube_events
 from rollouts.model import workloads
 from rollouts.observability import metrics
 from rollouts.providers import base as providers_base
+from rollouts.reconcile import application as reconcile_application
 from rollouts.reconcile import runtime as reconcile_runtime
 from rollouts.reconcile import workqueue
+from rollouts.sources import git as sources_git
 
 logger = logging.getLogger("rollwave")
 
@@ -49,6 +54,10 @@ class OperatorOptions:
 
     http_address: str = "127.0.0.1:8090"
     workers: int = 8
+    # Applications: where Git repositories are cached (None: $XDG_CACHE_HOME/rollwave/git), how often each
+    # Application is compared with Git and its repository polled.
+    git_cache_dir: str | None = None
+    app_poll_seconds: float = 180.0
 
 
 OPTIONS = OperatorOptions()
@@ -79,6 +88,13 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
             http=httpx.AsyncClient(),
             insecure_http=httpx.AsyncClient(verify=False),
             prometheus_address=os.environ.get("ARGO_ROLLOUTS_PROMETHEUS_ADDRESS") or None,
+        ),
+        applications=reconcile_runtime.ApplicationSettings(
+            git=sources_git.Cache(
+                cache_dir=pathlib.Path(OPTIONS.git_cache_dir or reconcile_application.default_git_cache_dir())
+            ),
+            kinds=kube_discovery.Discovery(clients.api),
+            poll_interval=datetime.timedelta(seconds=OPTIONS.app_poll_seconds),
         ),
     )
     memo["runtime"] = runtime
@@ -218,6 +234,9 @@ def _enqueue_rollouts_in(namespace: str | None, memo: kopf.Memo) -> None:
 @kopf.on.event("rollwave.dev", "v1alpha1", "applications")
 def on_application_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
     _observe("applications", "applications", event, memo)
+
+
+register_reconciler("applications", reconcile_application.reconcile)
 
 
 # ---------------------------------------------------------------------------------------------------------------

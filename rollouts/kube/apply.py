@@ -13,7 +13,8 @@ Contract:
   `is_tracked` is true only when the annotation names this Application *and* this very object, so an object
   without the mark, or a copy of a tracked object under another name or namespace, is never the Application's.
 - `prune` deletes a live object only when `is_tracked`, and with a uid precondition, so an object replaced since it
-  was read is not deleted either. `delete` is the untracked primitive (for hooks).
+  was read is not deleted either. `delete` is the untracked primitive (for hooks); `remove_finalizer` releases the
+  hook finalizer rollwave holds on hooks.
 - `diff` is drift detection: a dry-run apply of the desired object, compared with the live one by
   `core.diffs.compare`.
 - `prepare` puts a manifest in the form `apply` expects: the destination namespace set on namespaced kinds that
@@ -224,6 +225,45 @@ def delete(
     except errors.NotFound:
         return False
     return True
+
+
+def remove_finalizer(
+    kinds: discovery.Discovery,
+    *,
+    api_version: str,
+    kind: str,
+    name: str,
+    finalizer: str,
+    namespace: str | None = None,
+    attempts: int = 3,
+) -> bool:
+    """Takes `finalizer` off the live object (a hook rollwave holds until its result is recorded). The JSON patch
+    first tests that the entry is still at the index read, so a concurrent change to the list is never overwritten;
+    a lost race reads again. False when the object is gone or does not hold the finalizer."""
+    resource = kinds.resource(api_version=api_version, kind=kind)
+    scope = namespace if resource.namespaced else None
+    for _ in range(max(attempts, 1)):
+        live = get(kinds, api_version=api_version, kind=kind, name=name, namespace=scope)
+        finalizers = list((live or {}).get("metadata", {}).get("finalizers") or [])
+        if finalizer not in finalizers:
+            return False
+        path = f"/metadata/finalizers/{finalizers.index(finalizer)}"
+        patch = [{"op": "test", "path": path, "value": finalizer}, {"op": "remove", "path": path}]
+        try:
+            _call(
+                kinds.dynamic.patch,
+                resource,
+                body=patch,
+                name=name,
+                namespace=scope,
+                content_type="application/json-patch+json",
+            )
+        except errors.NotFound:
+            return False
+        except errors.Invalid:
+            continue  # the test failed: the list changed since it was read
+        return True
+    return False
 
 
 def prune(
