@@ -1,6 +1,6 @@
 .PHONY: demo test unit lint down
 
-demo:  ## control plane + controller + a good canary promoted and a bad one rolled back by analysis
+demo:  ## control plane + controller + an Application synced from Git: a bad commit rolled back by analysis, a good one promoted
 	scripts/demo.sh
 
 test:  ## the whole suite (what CI runs)

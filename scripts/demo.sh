@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: local control plane, CRDs, the controller, and a demo rollout (a good version
-# promoted, a bad one rolled back by its analysis; see rollouts/cli/demo.py).
+# The main job on a fresh machine: local control plane, CRDs, the controller, and an Application synced from a Git
+# repository holding examples/app (a bad commit rolled back by its analysis, a good one promoted; see
+# rollouts/cli/demo.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh

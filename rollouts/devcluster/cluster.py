@@ -421,16 +421,24 @@ def _alertmanager_config() -> dict[str, object]:
     }
 
 
-def start_daemon(*, name: str, argv: Sequence[str], folder: pathlib.Path, health_url: str, say: Say) -> None:
-    """Starts a background process unless the one we started before is alive and healthy; its pid goes to
-    `folder/pid`. A healthy answer from a process we did not start means the port is taken: say so."""
+def start_daemon(
+    *, name: str, argv: Sequence[str], folder: pathlib.Path, health_url: str, say: Say, version: str = ""
+) -> None:
+    """Starts a background process unless the one we started before is alive, healthy and was started with the
+    same `version` (any text, e.g. a fingerprint of the code and arguments; kept in `folder/version`), else
+    restarts it; its pid goes to `folder/pid`. A healthy answer from a process we did not start means the port
+    is taken: say so."""
     folder.mkdir(parents=True, exist_ok=True)
-    pid_file = folder / "pid"
+    pid_file, version_file = folder / "pid", folder / "version"
     ours_alive = _pid_from(pid_file) is not None and _pid_alive(_pid_from(pid_file) or 0)
+    started_as = version_file.read_text() if version_file.exists() else ""
     if ours_alive and _http_ok(health_url):
-        say(f"{name}: already running")
-        return
+        if started_as == version:
+            say(f"{name}: already running")
+            return
+        say(f"{name}: restarting (its code or arguments changed)")
     _stop_by_pid_file(pid_file)
+    version_file.write_text(version)
     if _http_ok(health_url):
         raise DevClusterError(
             f"{name}: {health_url} already answers, but not from a process rollwave started; "
