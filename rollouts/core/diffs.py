@@ -73,6 +73,35 @@ class Comparison:
     desired: dict[str, Any] | None
 
 
+ROLLOUT_MANAGED_ANNOTATION = "argo-rollouts.argoproj.io/managed-by-rollouts"
+POD_TEMPLATE_HASH_LABEL = "rollouts-pod-template-hash"
+
+
+def with_rollout_selector(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`desired` plus the pod-template-hash key a Rollout put in the live Service's selector.
+
+    A Rollout steers its stable and canary Services by adding `rollouts-pod-template-hash` to their selectors.
+    A Service's selector is applied whole (server-side apply treats the map as atomic), so a selector from Git
+    would drop the key on every sync and send traffic to every revision at once; and a comparison would call
+    the Service out of sync for ever. The key is the Rollout's by contract (the Service is annotated as managed
+    by it), so the desired Service keeps it.
+
+    >>> live = {"metadata": {"annotations": {ROLLOUT_MANAGED_ANNOTATION: "web"}},
+    ...         "spec": {"selector": {"app": "web", POD_TEMPLATE_HASH_LABEL: "6f8b"}}}
+    >>> with_rollout_selector({"kind": "Service", "spec": {"selector": {"app": "web"}}}, live)["spec"]["selector"]
+    {'app': 'web', 'rollouts-pod-template-hash': '6f8b'}
+    """
+    result = copy.deepcopy(dict(desired))
+    if live is None or desired.get("kind") != "Service":
+        return result
+    managed = ((live.get("metadata") or {}).get("annotations") or {}).get(ROLLOUT_MANAGED_ANNOTATION)
+    live_hash = ((live.get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH_LABEL)
+    selector = (result.get("spec") or {}).get("selector")
+    if managed and live_hash and isinstance(selector, dict) and POD_TEMPLATE_HASH_LABEL not in selector:
+        selector[POD_TEMPLATE_HASH_LABEL] = live_hash
+    return result
+
+
 def normalized(obj: Mapping[str, Any]) -> dict[str, Any]:
     """A copy without status, server bookkeeping, null values and empty label/annotation maps; a Secret's
     `stringData` is folded into base64 `data` (the form the server stores)."""

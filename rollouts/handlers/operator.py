@@ -200,6 +200,14 @@ def on_replica_set_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
 def on_service_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
     # Cached so that a reconcile reads the steered Services without two GETs per pass.
     _observe("services", None, event, memo)
+    # A Service a Rollout steers was changed (a sync from Git resetting its selector, say): the Rollout looks again.
+    body = event["object"]
+    rollout = ((body.get("metadata") or {}).get("annotations") or {}).get(
+        "argo-rollouts.argoproj.io/managed-by-rollouts"
+    )
+    runtime = _runtime(memo)
+    if rollout and runtime is not None and "rollouts" in runtime.queues and event["type"] != "DELETED":
+        runtime.queues["rollouts"].add((body["metadata"].get("namespace") or "", rollout))
 
 
 @kopf.on.event(GROUP, VERSION, "analysisruns")

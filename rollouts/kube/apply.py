@@ -388,14 +388,14 @@ def diff(kinds: discovery.Discovery, *, manifest: Mapping[str, Any], attempts: i
             namespace=metadata.get("namespace"),
         )
         try:
-            predicted = apply(kinds, manifest=manifest, dry_run=True)
+            predicted = apply(kinds, manifest=diffs.with_rollout_selector(manifest, live), dry_run=True)
         except errors.NotFound:
             if live is not None:
                 raise
             return diffs.compare(live=None, desired=manifest)
         if live is None or _version(live) == _version(predicted):
             break
-    return diffs.compare(live=live, desired=manifest, predicted=predicted)
+    return diffs.compare(live=live, desired=diffs.with_rollout_selector(manifest, live), predicted=predicted)
 
 
 def _version(obj: Mapping[str, Any]) -> str | None:

@@ -320,12 +320,15 @@ def compare(
         assert task.manifest is not None
         obj = live[task.key]
         try:
-            manifest = kube_apply.prepare(
-                kinds,
-                manifest=task.manifest,
-                default_namespace=task.key.namespace,
-                app_namespace=app_namespace,
-                app_name=app_name,
+            manifest = diffs.with_rollout_selector(
+                kube_apply.prepare(
+                    kinds,
+                    manifest=task.manifest,
+                    default_namespace=task.key.namespace,
+                    app_namespace=app_namespace,
+                    app_name=app_name,
+                ),
+                obj,
             )
             predicted = kube_apply.apply(kinds, manifest=manifest, dry_run=True, validate=task.validate)
             if _version(predicted) != _version(obj):
@@ -391,13 +394,14 @@ class _Performer:
         assert task.manifest is not None
         if task.is_hook or task.auto_namespace:
             return dict(task.manifest)
-        return kube_apply.prepare(
+        prepared = kube_apply.prepare(
             self.kinds,
             manifest=task.manifest,
             default_namespace=task.key.namespace,
             app_namespace=self.app.namespace or "",
             app_name=self.app.name,
         )
+        return diffs.with_rollout_selector(prepared, self.live.get(task.key))
 
     def _apply(self, task: waves.SyncTask, *, dry_run: bool) -> sync.TaskOutcome:
         deadline = time.monotonic() + KIND_WAIT_SECONDS
