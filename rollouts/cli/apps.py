@@ -172,7 +172,8 @@ def resource_rows(app: Mapping[str, Any]) -> list[Row]:
             continue
         rows.append(
             Row(
-                phase="Sync",
+                # A hook left from an earlier sync (kept by its delete policy) belongs to no phase of this one.
+                phase="Hook" if entry.get("hook") else "Sync",
                 wave=_int(entry.get("syncWave")),
                 kind=key[1],
                 name=key[3],

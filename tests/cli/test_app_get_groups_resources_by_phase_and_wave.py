@@ -148,3 +148,16 @@ def test_an_application_never_synced_has_a_summary_and_no_table() -> None:
     assert "PHASE" not in text
     assert "Sync status:   Unknown" in text and "Source:        inline manifests" in text
     assert "Sync policy:   manual" in text
+
+
+def test_a_hook_left_from_an_earlier_sync_is_shown_as_a_hook_not_in_the_sync_phase() -> None:
+    app = {
+        "status": {
+            "resources": [
+                {"kind": "Job", "name": "smoke", "namespace": "shop", "status": "Synced", "hook": True},
+                {"kind": "ConfigMap", "name": "config", "namespace": "shop", "status": "Synced"},
+            ]
+        }
+    }
+    rows = {row.name: row.phase for row in apps.resource_rows(app)}
+    assert rows == {"smoke": "Hook", "config": "Sync"}
