@@ -27,7 +27,9 @@ def test_synced_services_keep_the_rollouts_selector_and_stay_in_sync(
         annotations={apps.POLL: "1s"},
     )
     kube.apply(app, namespace=namespace)
-    kube.wait_for(lambda: kube.get("rollout", "web", namespace=namespace), timeout=60, what="the synced Rollout")
+    kube.wait_for(
+        lambda: kube.get("rollout", "web", namespace=namespace), timeout=60, what="the synced Rollout"
+    )
     v1 = ro.wait_phase("web", "Healthy", namespace=namespace)["status"]["stableRS"]
     kube.wait_for(
         lambda: ro.service_hash("web-stable", namespace=namespace) == v1, timeout=30, what="stable steered"
