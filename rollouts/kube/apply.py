@@ -393,12 +393,12 @@ def diff(kinds: discovery.Discovery, *, manifest: Mapping[str, Any], attempts: i
             if live is not None:
                 raise
             return diffs.compare(live=None, desired=manifest)
-        if live is None or _version(live) == _version(predicted):
+        if live is None or resource_version(live) == resource_version(predicted):
             break
     return diffs.compare(live=live, desired=diffs.with_rollout_selector(manifest, live), predicted=predicted)
 
 
-def _version(obj: Mapping[str, Any]) -> str | None:
+def resource_version(obj: Mapping[str, Any]) -> str | None:
     version = (obj.get("metadata") or {}).get("resourceVersion")
     return str(version) if version is not None else None
 

@@ -331,7 +331,7 @@ def compare(
                 obj,
             )
             predicted = kube_apply.apply(kinds, manifest=manifest, dry_run=True, validate=task.validate)
-            if _version(predicted) != _version(obj):
+            if kube_apply.resource_version(predicted) != kube_apply.resource_version(obj):
                 # The object changed between the list and the dry run: compare two reads of one version.
                 return task.key, kube_apply.diff(kinds, manifest=manifest)
             return task.key, diffs.compare(live=obj, desired=manifest, predicted=predicted)
@@ -344,11 +344,6 @@ def compare(
         else:
             comparisons[key] = outcome
     return Drift(comparisons=comparisons, unknown=unknown)
-
-
-def _version(obj: Mapping[str, Any]) -> str | None:
-    version = (obj.get("metadata") or {}).get("resourceVersion")
-    return str(version) if version is not None else None
 
 
 # ---------------------------------------------------------------------------------------------------
