@@ -44,6 +44,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from rollouts.cli import rollouts
 from rollouts.core import waves
 from rollouts.kube import apply as kube_apply
 from rollouts.kube import client, custom, discovery, errors, rollout_actions
@@ -59,11 +60,8 @@ POLL_SECONDS = 1.0
 MESSAGE_WIDTH = 100
 
 
-class CommandError(Exception):
-    def __init__(self, message: str, *, code: int = EXIT_ERROR) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+# One error type for every command: the message is printed as is, the code is the exit code.
+CommandError = rollouts.CommandError
 
 
 def _mapping(raw: object) -> Mapping[str, Any]:

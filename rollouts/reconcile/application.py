@@ -739,20 +739,7 @@ class _Pass:
             failed = sync.fail(state, err.message, now=self.now, phase=Phase.ERROR)
             step = sync.SyncStep(state=failed, requeue_after=sync.NOW)
             return self._finish_step(app, before, failed, step, waves.SyncPlan(tasks=()))
-        tracked = kube_apply.list_tracked(
-            self.kinds,
-            app_namespace=self.namespace,
-            app_name=self.name,
-            types=tracked_types(desired, app.status),
-        )
-        plan = waves.plan_sync(
-            desired=desired,
-            live=tracked,
-            spec=app.spec,
-            state=state,
-            namespaced=namespaced_lookup(self.kinds, [*(item.manifest for item in desired), *tracked]),
-        )
-        live = read_live(self.kinds, plan, tracked)
+        plan, live = self._plan(app, desired, state)
         out_of_sync = None
         if plan.options.apply_out_of_sync_only and not state.results:
             out_of_sync = compare(
@@ -787,6 +774,28 @@ class _Pass:
             state = after
             self.now = datetime.datetime.now(datetime.UTC)
         return self._finish_step(app, before, after, step, plan)
+
+    def _plan(
+        self,
+        app: model.Application,
+        desired: Sequence[waves.DesiredObject],
+        state: model.OperationState | None,
+    ) -> tuple[waves.SyncPlan, dict[waves.ObjectKey, Mapping[str, Any]]]:
+        """The plan for `desired` against what this Application tracks, and the live objects it names."""
+        tracked = kube_apply.list_tracked(
+            self.kinds,
+            app_namespace=self.namespace,
+            app_name=self.name,
+            types=tracked_types(desired, app.status),
+        )
+        plan = waves.plan_sync(
+            desired=desired,
+            live=tracked,
+            spec=app.spec,
+            state=state,
+            namespaced=namespaced_lookup(self.kinds, [*(item.manifest for item in desired), *tracked]),
+        )
+        return plan, read_live(self.kinds, plan, tracked)
 
     def _finish_step(
         self,
@@ -857,20 +866,7 @@ class _Pass:
             )
         except SourceProblem as err:
             return self._comparison_failed(app, status, state, err, commit)
-        tracked = kube_apply.list_tracked(
-            self.kinds,
-            app_namespace=self.namespace,
-            app_name=self.name,
-            types=tracked_types(desired, app.status),
-        )
-        plan = waves.plan_sync(
-            desired=desired,
-            live=tracked,
-            spec=app.spec,
-            state=None,
-            namespaced=namespaced_lookup(self.kinds, [*(item.manifest for item in desired), *tracked]),
-        )
-        live = read_live(self.kinds, plan, tracked)
+        plan, live = self._plan(app, desired, None)
         drift = compare(self.kinds, plan, live, app_namespace=self.namespace, app_name=self.name)
         resources = sync_status.resource_statuses(
             plan, live=live, out_of_sync=drift.out_of_sync, unknown=drift.unknown.keys()
