@@ -15,10 +15,9 @@ import copy
 import json
 import math
 import pathlib
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -27,7 +26,7 @@ import yaml
 from rollouts.core import templating
 from rollouts.devcluster import cluster as devcluster
 from rollouts.devcluster import stages
-from tests.support import exporter, kube
+from tests.support import exporter, kube, webserver
 
 LIBRARY = pathlib.Path(__file__).resolve().parents[2] / "analysis"
 TEMPLATES = sorted(LIBRARY.glob("*.yaml"))
@@ -326,14 +325,8 @@ class _Health(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def health_server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with webserver.serving(_Health) as url:
+        yield url
 
 
 def test_web_health_passes_a_healthy_answer_fails_an_unhealthy_one_and_errors_on_503(

@@ -4,16 +4,15 @@ failure limits, termination, arguments from Secrets, and a controller killed in 
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
-from tests.support import kube
+from tests.support import kube, webserver
 
 RATE_OK = {"ok": True, "rate": 0.99}
 RATE_LOW = {"ok": True, "rate": 0.5}
@@ -45,14 +44,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with webserver.serving(_Handler) as url:
+        yield url
 
 
 def _create_run(namespace: str, metric: dict[str, Any], **spec: Any) -> str:

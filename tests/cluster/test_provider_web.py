@@ -7,9 +7,8 @@ import asyncio
 import datetime
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ import pytest
 from rollouts.devcluster import cluster as devcluster
 from rollouts.model import analysis
 from rollouts.providers import base, web
+from tests.support import webserver
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -50,14 +50,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server(dev_cluster: devcluster.DevCluster) -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with webserver.serving(_Handler) as url:
+        yield url
 
 
 def _measure(**config: Any) -> base.Sample:
